@@ -1,0 +1,2 @@
+//! bbsdk: build small Linux root filesystems and container images from source.
+pub mod kconfig;
