@@ -1,0 +1,377 @@
+//! Splits Kconfig files into logical lines and lines into tokens.
+//! Kconfig is line-oriented: every statement fits on one logical line
+//! (with `\` continuations), except help texts, which the parser reads raw.
+
+use super::error::{Error, Loc, Result};
+use super::macros::{matching_paren, Macros};
+
+/// One token of a statement line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    /// An unquoted word: keyword, symbol name, number.
+    Word(String),
+    /// A quoted string, escapes resolved, macros expanded.
+    Str(String),
+    Op(Op),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    And,
+    Or,
+    Not,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    LParen,
+    RParen,
+}
+
+/// The physical lines of one file.
+pub struct Lines {
+    lines: Vec<String>,
+    /// Index of the next line to read.
+    pos: usize,
+}
+
+impl Lines {
+    pub fn new(text: &str) -> Lines {
+        Lines {
+            lines: text.lines().map(|l| l.to_string()).collect(),
+            pos: 0,
+        }
+    }
+
+    /// The next logical line, with its first line number; `\` at the end of
+    /// a line joins the next one.
+    pub fn next_logical(&mut self) -> Option<(u32, String)> {
+        if self.pos >= self.lines.len() {
+            return None;
+        }
+        let first = self.pos as u32 + 1;
+        let mut out = String::new();
+        while self.pos < self.lines.len() {
+            let line = &self.lines[self.pos];
+            self.pos += 1;
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if let Some(stripped) = line.strip_suffix('\\') {
+                out.push_str(stripped);
+                continue;
+            }
+            out.push_str(line);
+            break;
+        }
+        Some((first, out))
+    }
+
+    /// Peeks at the next physical line.
+    pub fn peek_raw(&self) -> Option<&str> {
+        self.lines.get(self.pos).map(|s| s.as_str())
+    }
+
+    /// Consumes the next physical line.
+    pub fn next_raw(&mut self) -> Option<String> {
+        let l = self.lines.get(self.pos).cloned();
+        if l.is_some() {
+            self.pos += 1;
+        }
+        l
+    }
+}
+
+/// Width of leading blanks, tabs counting to the next multiple of 8.
+pub fn indent_width(line: &str) -> (usize, usize) {
+    let mut ts = 0;
+    let mut bytes = 0;
+    for c in line.chars() {
+        match c {
+            '\t' => ts = (ts & !7) + 8,
+            ' ' => ts += 1,
+            _ => break,
+        }
+        bytes += 1;
+    }
+    (ts, bytes)
+}
+
+/// Reads a help text from `lines` following kconfig's rules: the first
+/// non-blank line sets the indentation; the text ends at the first non-blank
+/// line indented less (or not at all). Deeper indentation is kept.
+pub fn read_help(lines: &mut Lines) -> String {
+    let mut text = String::new();
+    let mut first_ts: Option<usize> = None;
+    let mut pending_blank = 0usize;
+    while let Some(raw) = lines.peek_raw() {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let (ts, nbytes) = indent_width(raw);
+        let body = raw[nbytes..].trim_end_matches([' ', '\t']);
+        if body.is_empty() {
+            pending_blank += 1;
+            lines.next_raw();
+            continue;
+        }
+        if ts == 0 {
+            break;
+        }
+        match first_ts {
+            None => first_ts = Some(ts),
+            Some(f) if ts < f => break,
+            _ => {}
+        }
+        let extra = ts - first_ts.unwrap_or(ts);
+        if !text.is_empty() {
+            for _ in 0..pending_blank {
+                text.push('\n');
+            }
+        }
+        pending_blank = 0;
+        for _ in 0..extra {
+            text.push(' ');
+        }
+        text.push_str(body);
+        text.push('\n');
+        lines.next_raw();
+    }
+    text
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.')
+}
+
+/// Tokenizes one logical statement line. `macros` is `None` for legacy
+/// (kconfig <= 4.17) trees, where `$(` has no special meaning.
+pub fn tokenize(line: &str, loc: &Loc, mut macros: Option<&mut Macros>) -> Result<Vec<Tok>> {
+    let mut toks = Vec::new();
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i] as char;
+        match c {
+            ' ' | '\t' | '\r' => i += 1,
+            '#' => break,
+            '"' | '\'' => {
+                let (s, next) = read_string(line, i, loc, macros.as_deref_mut())?;
+                toks.push(Tok::Str(s));
+                i = next;
+            }
+            '&' if b.get(i + 1) == Some(&b'&') => {
+                toks.push(Tok::Op(Op::And));
+                i += 2;
+            }
+            '|' if b.get(i + 1) == Some(&b'|') => {
+                toks.push(Tok::Op(Op::Or));
+                i += 2;
+            }
+            '!' if b.get(i + 1) == Some(&b'=') => {
+                toks.push(Tok::Op(Op::Ne));
+                i += 2;
+            }
+            '!' => {
+                toks.push(Tok::Op(Op::Not));
+                i += 1;
+            }
+            '=' => {
+                toks.push(Tok::Op(Op::Eq));
+                i += 1;
+            }
+            '<' if b.get(i + 1) == Some(&b'=') => {
+                toks.push(Tok::Op(Op::Le));
+                i += 2;
+            }
+            '<' => {
+                toks.push(Tok::Op(Op::Lt));
+                i += 1;
+            }
+            '>' if b.get(i + 1) == Some(&b'=') => {
+                toks.push(Tok::Op(Op::Ge));
+                i += 2;
+            }
+            '>' => {
+                toks.push(Tok::Op(Op::Gt));
+                i += 1;
+            }
+            '(' => {
+                toks.push(Tok::Op(Op::LParen));
+                i += 1;
+            }
+            ')' => {
+                toks.push(Tok::Op(Op::RParen));
+                i += 1;
+            }
+            '$' if macros.is_some() && b.get(i + 1) == Some(&b'(') => {
+                let (w, next) = read_word(line, i, loc, macros.as_deref_mut())?;
+                if !w.is_empty() {
+                    toks.push(Tok::Word(w));
+                }
+                i = next;
+            }
+            c if is_word_char(c) || c == '$' => {
+                let (w, next) = read_word(line, i, loc, macros.as_deref_mut())?;
+                toks.push(Tok::Word(w));
+                i = next;
+            }
+            _ => {
+                let ch = line[i..].chars().next().unwrap_or(' ');
+                return Err(Error::syntax_hint(
+                    loc,
+                    format!("unexpected character '{ch}'"),
+                    "Kconfig statements use words, \"strings\" and the operators && || ! = != < <= > >= ( )",
+                ));
+            }
+        }
+    }
+    Ok(toks)
+}
+
+/// A word, possibly containing `$(...)` references (expanded when `macros` is given).
+fn read_word(
+    line: &str,
+    start: usize,
+    loc: &Loc,
+    macros: Option<&mut Macros>,
+) -> Result<(String, usize)> {
+    let b = line.as_bytes();
+    let mut i = start;
+    let mut has_macro = false;
+    while i < b.len() {
+        let c = b[i] as char;
+        if c == '$' && b.get(i + 1) == Some(&b'(') && macros.is_some() {
+            let end = matching_paren(line, i + 2)
+                .ok_or_else(|| Error::syntax(loc, "unterminated reference to '$('".to_string()))?;
+            has_macro = true;
+            i = end + 1;
+        } else if is_word_char(c) || c == '$' {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let raw = &line[start..i];
+    let word = match macros {
+        Some(m) if has_macro => {
+            m.loc = Some(loc.clone());
+            m.expand(raw)?
+        }
+        _ => raw.to_string(),
+    };
+    Ok((word, i))
+}
+
+/// A quoted string starting at `start` (which holds the quote).
+fn read_string(
+    line: &str,
+    start: usize,
+    loc: &Loc,
+    mut macros: Option<&mut Macros>,
+) -> Result<(String, usize)> {
+    let b = line.as_bytes();
+    let quote = b[start];
+    let mut out = String::new();
+    let mut i = start + 1;
+    let mut seg_start = i;
+    while i < b.len() {
+        let c = b[i];
+        if c == quote {
+            out.push_str(&line[seg_start..i]);
+            return Ok((out, i + 1));
+        }
+        if c == b'\\' {
+            out.push_str(&line[seg_start..i]);
+            i += 1;
+            if i < b.len() {
+                let ch_len = line[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1);
+                out.push_str(&line[i..i + ch_len]);
+                i += ch_len;
+            }
+            seg_start = i;
+            continue;
+        }
+        if c == b'$' && b.get(i + 1) == Some(&b'(') {
+            if let Some(m) = macros.as_deref_mut() {
+                out.push_str(&line[seg_start..i]);
+                let end = matching_paren(line, i + 2).ok_or_else(|| {
+                    Error::syntax(loc, "unterminated reference to '$('".to_string())
+                })?;
+                m.loc = Some(loc.clone());
+                out.push_str(&m.expand(&line[i..=end])?);
+                i = end + 1;
+                seg_start = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Err(Error::syntax_hint(
+        loc,
+        "unterminated string",
+        format!("close the string with {}", quote as char),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<Tok> {
+        tokenize(s, &Loc::new("t", 1), None).unwrap()
+    }
+
+    #[test]
+    fn statement_tokens() {
+        assert_eq!(
+            toks("depends on A && !(B || C=\"x y\") # comment"),
+            vec![
+                Tok::Word("depends".into()),
+                Tok::Word("on".into()),
+                Tok::Word("A".into()),
+                Tok::Op(Op::And),
+                Tok::Op(Op::Not),
+                Tok::Op(Op::LParen),
+                Tok::Word("B".into()),
+                Tok::Op(Op::Or),
+                Tok::Word("C".into()),
+                Tok::Op(Op::Eq),
+                Tok::Str("x y".into()),
+                Tok::Op(Op::RParen),
+            ]
+        );
+    }
+
+    #[test]
+    fn string_escapes() {
+        assert_eq!(
+            toks(r#"prompt "a \"b\" \\ c" 'it''s'"#),
+            vec![
+                Tok::Word("prompt".into()),
+                Tok::Str("a \"b\" \\ c".into()),
+                Tok::Str("it".into()),
+                Tok::Str("s".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn help_indentation() {
+        let mut l = Lines::new("\t  first\n\t    deeper\n\n\t  after blank\nconfig X\n");
+        assert_eq!(read_help(&mut l), "first\n  deeper\n\nafter blank\n");
+        assert_eq!(l.peek_raw(), Some("config X"));
+    }
+
+    #[test]
+    fn help_ends_at_smaller_indent() {
+        let mut l = Lines::new("\t  text\n\tdefault y\n");
+        assert_eq!(read_help(&mut l), "text\n");
+        assert_eq!(l.peek_raw(), Some("\tdefault y"));
+    }
+
+    #[test]
+    fn continuation() {
+        let mut l = Lines::new("depends on A && \\\n   B\nX\n");
+        assert_eq!(l.next_logical(), Some((1, "depends on A &&    B".into())));
+        assert_eq!(l.next_logical(), Some((3, "X".into())));
+    }
+}

@@ -1,0 +1,360 @@
+//! Turns the parsed tree into its final shape, as kconfig's `menu_finalize`:
+//! dependencies of menus, `if` blocks and choices flow into every entry and
+//! property, `select`/`imply` become reverse dependencies, choice values are
+//! marked, entries that depend on the symbol above them become its submenu,
+//! and `if` blocks are flattened. Then dependency loops are rejected.
+
+use super::error::{Error, Result, Warning};
+use super::expr::{and_opt, or_acc, Expr};
+use super::tree::{MenuId, MenuKind, SymId, SymType, Tree, ROOT_MENU};
+
+pub(crate) fn finalize(tree: &mut Tree) -> Result<()> {
+    finalize_node(tree, ROOT_MENU);
+    check_choices(tree);
+    check_types(tree);
+    check_cycles(tree)
+}
+
+fn node_sym(tree: &Tree, m: MenuId) -> Option<SymId> {
+    match tree.menus[m].kind {
+        MenuKind::Symbol(s) | MenuKind::Choice(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn finalize_node(tree: &mut Tree, parent: MenuId) {
+    let sym = node_sym(tree, parent);
+    let is_choice = matches!(tree.menus[parent].kind, MenuKind::Choice(_));
+    if !tree.menus[parent].children.is_empty() {
+        let parentdep = if let (true, Some(cs)) = (is_choice, sym) {
+            if tree.syms[cs].ty == SymType::Unknown {
+                let first = tree.menus[parent]
+                    .children
+                    .iter()
+                    .filter_map(|&c| node_sym(tree, c))
+                    .map(|s| tree.syms[s].ty)
+                    .find(|t| *t != SymType::Unknown);
+                if let Some(t) = first {
+                    tree.syms[cs].ty = t;
+                }
+            }
+            let cty = tree.syms[cs].ty;
+            for c in tree.menus[parent].children.clone() {
+                if let Some(s) = node_sym(tree, c) {
+                    if tree.syms[s].ty == SymType::Unknown {
+                        tree.syms[s].ty = cty;
+                    }
+                }
+            }
+            Some(Expr::Sym(cs))
+        } else {
+            tree.menus[parent].dep.clone()
+        };
+        for c in tree.menus[parent].children.clone() {
+            let own = tree.menus[c].dep.take();
+            let basedep = and_opt(parentdep.clone(), own);
+            tree.menus[c].dep = basedep.clone();
+            if let Some(p) = tree.menus[c].prompt.as_mut() {
+                p.visible = and_opt(basedep.clone(), p.visible.take());
+            }
+            if let Some(s) = node_sym(tree, c) {
+                propagate_props(tree, s, c, &basedep);
+            }
+        }
+        let mut i = 0;
+        while i < tree.menus[parent].children.len() {
+            finalize_child(tree, parent, i);
+            i += 1;
+        }
+    }
+    if let MenuKind::Symbol(s) = tree.menus[parent].kind {
+        let dep = tree.menus[parent]
+            .dep
+            .clone()
+            .unwrap_or(Expr::Sym(tree.sym_y()));
+        let old = tree.syms[s].dir_dep.take();
+        tree.syms[s].dir_dep = or_acc(old, dep);
+    }
+    let mut i = 0;
+    while i < tree.menus[parent].children.len() {
+        let c = tree.menus[parent].children[i];
+        if let (true, Some(cs), Some(vs)) = (is_choice, sym, node_sym(tree, c)) {
+            if vs != cs && tree.syms[vs].choice.is_none() && !tree.syms[vs].is_choice {
+                tree.syms[vs].choice = Some(cs);
+                tree.syms[cs].choice_values.push(vs);
+                if tree.menus[c].prompt.is_none() {
+                    let loc = tree.menus[c].loc.clone();
+                    tree.warnings.push(Warning {
+                        loc: Some(loc),
+                        msg: "choice value must have a prompt".into(),
+                    });
+                }
+            }
+        }
+        let flatten = !tree.menus[c].children.is_empty() && tree.menus[c].prompt.is_none();
+        if flatten {
+            let kids = std::mem::take(&mut tree.menus[c].children);
+            for &k in &kids {
+                tree.menus[k].parent = Some(parent);
+            }
+            let tail: Vec<MenuId> = tree.menus[parent].children.drain(i + 1..).collect();
+            tree.menus[parent].children.extend(kids);
+            tree.menus[parent].children.extend(tail);
+        }
+        i += 1;
+    }
+    if let (true, Some(cs)) = (is_choice, sym) {
+        if !tree.syms[cs].optional {
+            if let Some(p) = &tree.menus[parent].prompt {
+                let e = and_opt(p.visible.clone(), Some(Expr::Sym(tree.sym_m())))
+                    .unwrap_or(Expr::Sym(tree.sym_m()));
+                let old = tree.syms[cs].rev_dep.take();
+                tree.syms[cs].rev_dep = or_acc(old, e);
+            }
+        }
+    }
+}
+
+/// Adds the entry's dependencies to the properties defined at this entry,
+/// and records selects/implies on their targets.
+fn propagate_props(tree: &mut Tree, s: SymId, menu: MenuId, basedep: &Option<Expr>) {
+    let mut sym = std::mem::replace(
+        &mut tree.syms[s],
+        super::tree::Symbol::new("", SymType::Unknown, true),
+    );
+    for d in sym.defaults.iter_mut().filter(|d| d.menu == menu) {
+        d.visible = and_opt(basedep.clone(), d.visible.take());
+    }
+    for r in sym.ranges.iter_mut().filter(|r| r.menu == menu) {
+        r.visible = and_opt(basedep.clone(), r.visible.take());
+    }
+    let mut reverse = Vec::new();
+    for (is_select, list) in [(true, &mut sym.selects), (false, &mut sym.implies)] {
+        for p in list.iter_mut().filter(|p| p.menu == menu) {
+            p.visible = and_opt(basedep.clone(), p.visible.take());
+            let e = and_opt(Some(Expr::Sym(s)), p.visible.clone()).unwrap_or(Expr::Sym(s));
+            reverse.push((is_select, p.target, e, p.loc.clone()));
+        }
+    }
+    tree.syms[s] = sym;
+    for (is_select, target, e, loc) in reverse {
+        let t = &mut tree.syms[target];
+        if is_select {
+            t.rev_dep = or_acc(t.rev_dep.take(), e);
+            t.selected_by.push((s, loc));
+        } else {
+            t.implied = or_acc(t.implied.take(), e);
+            t.implied_by.push((s, loc));
+        }
+    }
+}
+
+/// Finalizes child `idx` of `parent`. A symbol entry then takes the
+/// entries right after it that depend on it as its submenu (kconfig's
+/// automatic submenus), finalizing each first so nesting works recursively.
+fn finalize_child(tree: &mut Tree, parent: MenuId, idx: usize) {
+    let c = tree.menus[parent].children[idx];
+    let steal =
+        matches!(tree.menus[c].kind, MenuKind::Symbol(_)) && tree.menus[c].children.is_empty();
+    finalize_node(tree, c);
+    let MenuKind::Symbol(s) = tree.menus[c].kind else {
+        return;
+    };
+    if !steal {
+        return;
+    }
+    let mut j = idx + 1;
+    while j < tree.menus[parent].children.len() {
+        let m = tree.menus[parent].children[j];
+        let node = &tree.menus[m];
+        let dep = match &node.prompt {
+            Some(p) => p.visible.as_ref(),
+            None => node.dep.as_ref(),
+        };
+        match dep {
+            Some(d) if d.depends_on(s, tree) => {}
+            _ => break,
+        }
+        finalize_child(tree, parent, j);
+        j += 1;
+    }
+    if j == idx + 1 {
+        return;
+    }
+    let moved: Vec<MenuId> = tree.menus[parent].children.drain(idx + 1..j).collect();
+    for &m in &moved {
+        tree.menus[m].parent = Some(c);
+    }
+    tree.menus[c].children = moved;
+}
+
+fn check_choices(tree: &mut Tree) {
+    let mut warnings = Vec::new();
+    for (id, s) in tree.syms.iter().enumerate() {
+        if s.is_choice {
+            let m = s.menus.first().copied().unwrap_or(ROOT_MENU);
+            if tree.menus[m].prompt.is_none() {
+                warnings.push(Warning {
+                    loc: Some(tree.menus[m].loc.clone()),
+                    msg: "choice must have a prompt".into(),
+                });
+            }
+            for d in &s.defaults {
+                if let Expr::Sym(v) = d.value {
+                    if tree.syms[v].choice != Some(id) {
+                        warnings.push(Warning {
+                            loc: Some(d.loc.clone()),
+                            msg: format!(
+                                "choice default symbol '{}' is not contained in the choice",
+                                tree.sym_display_name(v)
+                            ),
+                        });
+                    }
+                }
+            }
+        } else if s.choice.is_some() && !s.defaults.is_empty() {
+            warnings.push(Warning {
+                loc: Some(s.defaults[0].loc.clone()),
+                msg: "defaults for choice values not supported".into(),
+            });
+        }
+    }
+    tree.warnings.extend(warnings);
+}
+
+fn check_types(tree: &mut Tree) {
+    let mut warnings = Vec::new();
+    for s in &tree.syms {
+        if s.is_const || s.is_choice || s.menus.is_empty() {
+            continue;
+        }
+        if s.ty == SymType::Unknown {
+            warnings.push(Warning {
+                loc: Some(tree.menus[s.menus[0]].loc.clone()),
+                msg: format!("config symbol '{}' defined without type", s.name),
+            });
+        }
+        for p in s.selects.iter().chain(&s.implies) {
+            let t = &tree.syms[p.target];
+            if !t.ty.is_bool_like() && t.ty != SymType::Unknown {
+                warnings.push(Warning {
+                    loc: Some(p.loc.clone()),
+                    msg: format!(
+                        "'{}' selects or implies '{}' of type {}, which must be bool or tristate",
+                        s.name,
+                        t.name,
+                        t.ty.name()
+                    ),
+                });
+            }
+        }
+        if !s.ranges.is_empty() && !matches!(s.ty, SymType::Int | SymType::Hex) {
+            warnings.push(Warning {
+                loc: Some(s.ranges[0].loc.clone()),
+                msg: "range is only allowed for int or hex symbols".into(),
+            });
+        }
+    }
+    tree.warnings.extend(warnings);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Color {
+    White,
+    Grey,
+    Black,
+}
+
+/// Rejects loops through `depends on`, `select`, `imply`, prompts' and
+/// defaults' conditions and default values, naming every link of the loop.
+fn check_cycles(tree: &Tree) -> Result<()> {
+    let n = tree.syms.len();
+    let mut edges: Vec<Vec<(SymId, &'static str)>> = vec![Vec::new(); n];
+    for (id, s) in tree.syms.iter().enumerate() {
+        if s.is_const {
+            continue;
+        }
+        let e = &mut edges[id];
+        let mut add = |x: &Option<Expr>, why: &'static str| {
+            if let Some(x) = x {
+                x.for_each_sym(&mut |t| {
+                    if !tree.syms[t].is_const {
+                        e.push((t, why));
+                    }
+                });
+            }
+        };
+        add(&s.dir_dep, "depends on");
+        add(&s.rev_dep, "is selected by");
+        add(&s.implied, "is implied by");
+        for &m in &s.menus {
+            if let Some(p) = &tree.menus[m].prompt {
+                add(&p.visible, "has a prompt that depends on");
+            }
+        }
+        for d in &s.defaults {
+            add(&d.visible, "has a default that depends on");
+            if !s.is_choice {
+                add(&Some(d.value.clone()), "defaults to");
+            }
+        }
+        for r in &s.ranges {
+            add(&r.visible, "has a range that depends on");
+        }
+    }
+    let mut color = vec![Color::White; n];
+    let mut path: Vec<(SymId, &'static str)> = Vec::new();
+    for start in 0..n {
+        if color[start] != Color::White || tree.syms[start].is_const {
+            continue;
+        }
+        // Iterative DFS: stack of (node, next edge index).
+        let mut stack: Vec<(SymId, usize)> = vec![(start, 0)];
+        color[start] = Color::Grey;
+        while let Some(&mut (node, ref mut ei)) = stack.last_mut() {
+            if *ei < edges[node].len() {
+                let (next, why) = edges[node][*ei];
+                *ei += 1;
+                match color[next] {
+                    Color::White => {
+                        color[next] = Color::Grey;
+                        path.push((node, why));
+                        stack.push((next, 0));
+                    }
+                    Color::Grey => {
+                        path.push((node, why));
+                        let from = path.iter().position(|(s, _)| *s == next).unwrap_or(0);
+                        let cycle = &path[from..];
+                        let mut text = String::new();
+                        for (i, (s, why)) in cycle.iter().enumerate() {
+                            let to = cycle.get(i + 1).map(|c| c.0).unwrap_or(next);
+                            let loc = tree.syms[*s]
+                                .menus
+                                .first()
+                                .map(|&m| tree.menus[m].loc.to_string())
+                                .unwrap_or_default();
+                            text.push_str(&format!(
+                                "  {loc}: symbol {} {why} {}\n",
+                                tree.sym_display_name(*s),
+                                tree.sym_display_name(to)
+                            ));
+                        }
+                        text.push_str("  hint: break the loop, e.g. turn a 'select' into 'depends on' (or the reverse)");
+                        let loc = tree.syms[next]
+                            .menus
+                            .first()
+                            .map(|&m| tree.menus[m].loc.clone())
+                            .unwrap_or_else(|| tree.menus[ROOT_MENU].loc.clone());
+                        return Err(Error::RecursiveDependency { loc, cycle: text });
+                    }
+                    Color::Black => {}
+                }
+            } else {
+                color[node] = Color::Black;
+                stack.pop();
+                path.pop();
+            }
+        }
+    }
+    Ok(())
+}
