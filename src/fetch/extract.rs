@@ -134,6 +134,9 @@ fn detect(archive: &Path, reader: &mut BufReader<File>) -> Result<Kind, FetchErr
 
 /// The relative path an entry goes to after stripping, `None` when nothing
 /// is left; an error (the reason) for absolute paths and `..`.
+///
+/// Like GNU tar, a leading `.` counts as a component: `./pkg-1.0/a` with
+/// one component stripped is `pkg-1.0/a`.
 fn safe_relative(path: &Path, strip: usize) -> Result<Option<PathBuf>, String> {
     let mut parts = Vec::new();
     for c in path.components() {
@@ -142,14 +145,13 @@ fn safe_relative(path: &Path, strip: usize) -> Result<Option<PathBuf>, String> {
                 return Err("has an absolute path".into());
             }
             Component::ParentDir => return Err("has a '..' component".into()),
-            Component::CurDir => {}
-            Component::Normal(s) => parts.push(s),
+            // `components()` keeps `.` only at the start.
+            Component::CurDir => parts.push(None),
+            Component::Normal(s) => parts.push(Some(s)),
         }
     }
-    if parts.len() <= strip {
-        return Ok(None);
-    }
-    Ok(Some(parts[strip..].iter().collect()))
+    let rest: PathBuf = parts.into_iter().skip(strip).flatten().collect();
+    Ok((!rest.as_os_str().is_empty()).then_some(rest))
 }
 
 /// State of one extraction into a private temporary directory.
@@ -446,7 +448,9 @@ mod tests {
     fn strips_and_rejects() {
         let p = |s: &str| safe_relative(Path::new(s), 1);
         assert_eq!(p("pkg-1.0/src/a.c"), Ok(Some(PathBuf::from("src/a.c"))));
-        assert_eq!(p("./pkg-1.0/a.c"), Ok(Some(PathBuf::from("a.c"))));
+        assert_eq!(p("./pkg-1.0/a.c"), Ok(Some(PathBuf::from("pkg-1.0/a.c"))));
+        assert_eq!(p("./a.c"), Ok(Some(PathBuf::from("a.c"))));
+        assert_eq!(p("./"), Ok(None));
         assert_eq!(p("pkg-1.0/"), Ok(None));
         assert!(p("/etc/passwd").is_err());
         assert!(p("pkg/../../x").is_err());
