@@ -399,7 +399,11 @@ impl<'a> Extractor<'a> {
                 self.make_dir(&target, mode.unwrap_or(0o755), mtime)?;
             } else if f.is_symlink() {
                 let mut link = String::new();
-                f.read_to_string(&mut link).map_err(|e| self.bad(e))?;
+                // A link target is short; do not read a hostile entry whole.
+                (&mut f)
+                    .take(4096)
+                    .read_to_string(&mut link)
+                    .map_err(|e| self.bad(e))?;
                 let target = self.prepare(&path, &rel, false)?;
                 std::os::unix::fs::symlink(&link, &target)
                     .map_err(|e| FetchError::io(&target, e))?;

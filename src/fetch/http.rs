@@ -117,16 +117,17 @@ impl Fetcher {
         }
         let mut response = match request.send() {
             Ok(r) => r,
+            // The URL is already in the report: leave it out of the message.
             Err(e) if e.is_builder() => {
-                return Outcome::Fatal(MirrorFailure::Unsupported(error_chain(&e)))
+                return Outcome::Fatal(MirrorFailure::Unsupported(error_chain(&e.without_url())))
             }
             Err(e) if e.is_redirect() => {
                 return Outcome::Fatal(MirrorFailure::Network {
-                    message: error_chain(&e),
+                    message: error_chain(&e.without_url()),
                     tries: 1,
                 })
             }
-            Err(e) => return Outcome::Transient(error_chain(&e)),
+            Err(e) => return Outcome::Transient(error_chain(&e.without_url())),
         };
 
         let status = response.status().as_u16();

@@ -471,7 +471,7 @@ fn url_candidate(raw: &str) -> Result<Candidate, Attempt> {
             url.to_file_path()
                 .map_err(|()| fail("not a local file URL".into()))?,
         ),
-        other => return Err(fail(format!("scheme {other}: is not supported"))),
+        other => return Err(fail(format!("the {other}: scheme is not supported"))),
     };
     Ok(Candidate {
         label: raw.to_string(),
