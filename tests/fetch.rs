@@ -733,6 +733,13 @@ fn debian_backend_without_apt_is_a_mirror_failure() {
 
 const MTIME: u64 = 1_000_000_000;
 
+/// The regular files of the sample tree: path, mode, content.
+const SAMPLE_FILES: [(&str, u32, &[u8]); 3] = [
+    ("pkg-1.0/README", 0o644, b"hello\n"),
+    ("pkg-1.0/src/main.c", 0o644, b"int main(void){return 0;}\n"),
+    ("pkg-1.0/bin/run.sh", 0o755, b"#!/bin/sh\necho hi\n"),
+];
+
 /// pkg-1.0/{README, src/main.c, bin/run.sh (0755), empty/, link -> README}
 fn sample_tar() -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
@@ -749,15 +756,7 @@ fn sample_tar() -> Vec<u8> {
     dir("pkg-1.0/");
     dir("pkg-1.0/empty/");
     let mut b = b;
-    for (path, mode, data) in [
-        ("pkg-1.0/README", 0o644, &b"hello\n"[..]),
-        (
-            "pkg-1.0/src/main.c",
-            0o644,
-            &b"int main(void){return 0;}\n"[..],
-        ),
-        ("pkg-1.0/bin/run.sh", 0o755, &b"#!/bin/sh\necho hi\n"[..]),
-    ] {
+    for (path, mode, data) in SAMPLE_FILES {
         let mut h = tar::Header::new_gnu();
         h.set_mode(mode);
         h.set_mtime(MTIME);
@@ -787,15 +786,7 @@ fn sample_zip() -> Vec<u8> {
         .expect("dir");
     w.add_directory("pkg-1.0/empty/", opts.unix_permissions(0o755))
         .expect("dir");
-    for (path, mode, data) in [
-        ("pkg-1.0/README", 0o644, &b"hello\n"[..]),
-        (
-            "pkg-1.0/src/main.c",
-            0o644,
-            &b"int main(void){return 0;}\n"[..],
-        ),
-        ("pkg-1.0/bin/run.sh", 0o755, &b"#!/bin/sh\necho hi\n"[..]),
-    ] {
+    for (path, mode, data) in SAMPLE_FILES {
         w.start_file(path, opts.unix_permissions(mode))
             .expect("start file");
         w.write_all(data).expect("write");

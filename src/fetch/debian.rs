@@ -1,14 +1,12 @@
 //! The Debian source-package backend: `apt-get source --download-only`
 //! through the host's own apt configuration, in a temporary directory.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use sha2::{Digest, Sha256};
-
-use super::{check_part, DebianSource, Fetcher, HashWriter, MirrorFailure};
+use super::{check_part, sha256_file, DebianSource, Fetcher, MirrorFailure};
 
 /// `package` or `package=version`, as apt-get takes it.
 pub(super) fn spec(deb: &DebianSource) -> String {
@@ -83,13 +81,10 @@ impl Fetcher {
         let files = list_files(tmp.path()).map_err(|e| MirrorFailure::Io(e.to_string()))?;
         let chosen = choose(&files, file_name, deb.file.as_deref()).map_err(fail)?;
         let chosen_path = tmp.path().join(chosen);
-        let mut hasher = Sha256::new();
-        File::open(&chosen_path)
-            .and_then(|mut f| io::copy(&mut f, &mut HashWriter(&mut hasher)))
-            .map_err(|e| MirrorFailure::Io(format!("{}: {e}", chosen_path.display())))?;
+        let actual = sha256_file(&chosen_path).map_err(|e| MirrorFailure::Io(e.to_string()))?;
         fs::rename(&chosen_path, part)
             .map_err(|e| MirrorFailure::Io(format!("{}: {e}", part.display())))?;
-        check_part(part, expected, &hasher)
+        check_part(part, expected, actual)
     }
 }
 

@@ -414,7 +414,7 @@ impl Fetcher {
         result.map_err(|e| MirrorFailure::Io(e.to_string()))?;
         out.sync_all().map_err(io_err)?;
         drop(out);
-        check_part(part, expected, &hasher)
+        check_part(part, expected, hex(&hasher.finalize()))
     }
 
     /// A progress bar for one transfer; hidden when progress is off.
@@ -518,9 +518,8 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Compares the finished hash of `part` with `expected`; a mismatch removes `part`.
-fn check_part(part: &Path, expected: &str, hasher: &Sha256) -> Result<(), MirrorFailure> {
-    let actual = hex(&hasher.clone().finalize());
+/// Compares the sha256 of `part` with `expected`; a mismatch removes `part`.
+fn check_part(part: &Path, expected: &str, actual: String) -> Result<(), MirrorFailure> {
     if actual == expected {
         Ok(())
     } else {
