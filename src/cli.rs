@@ -70,6 +70,9 @@ fn done(r: crate::kconfig::Result<Outcome>) -> ExitCode {
     match r {
         Ok(out) => {
             report(&out);
+            // The process ends right after: freeing a big tree (Buildroot's
+            // is ~9,000 symbols) would only cost time.
+            std::mem::forget(out);
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -16,6 +16,7 @@ mod lexer;
 mod macros;
 mod menu;
 mod parser;
+mod prefetch;
 mod tree;
 mod tri;
 
