@@ -33,6 +33,8 @@ enum Slot {
     Queued,
     Reading,
     Ready(std::io::Result<FileData>),
+    /// The parser has this file (from here or by reading it itself).
+    Done,
 }
 
 #[derive(Default)]
@@ -41,8 +43,7 @@ struct State {
     /// Keyed by the path's bytes: hashing a `Path` walks its components.
     slots: FxHashMap<OsString, Slot>,
     closed: bool,
-    /// Threads blocked in `wait`: only then is a wake-up (a futex call) needed.
-    parser_waiting: bool,
+    /// The worker is blocked waiting for work: only then is a wake-up needed.
     worker_idle: bool,
 }
 
@@ -96,31 +97,15 @@ impl Prefetcher {
         }
     }
 
-    /// The prefetched content of `path`, waiting if the worker is reading
-    /// it; `None` when it was not queued (or not started: the caller reads it).
+    /// The prefetched content of `path`, if the worker has finished it.
+    /// Never waits: a file not read yet (or being read) is left to the
+    /// caller, since a hand-over between threads costs more than a small read.
     pub fn take(&self, path: &Path) -> Option<std::io::Result<FileData>> {
         let mut st = self.state.lock().ok()?;
-        let key = path.as_os_str();
-        loop {
-            match st.slots.get(key) {
-                None => return None,
-                Some(Slot::Queued) => {
-                    // Not started: the caller reads it; the worker skips it.
-                    st.slots.remove(key);
-                    return None;
-                }
-                Some(Slot::Reading) => {
-                    st.parser_waiting = true;
-                    st = self.cond.wait(st).ok()?;
-                    st.parser_waiting = false;
-                }
-                Some(Slot::Ready(_)) => {
-                    return match st.slots.remove(key) {
-                        Some(Slot::Ready(r)) => Some(r),
-                        _ => None,
-                    };
-                }
-            }
+        let slot = st.slots.get_mut(path.as_os_str())?;
+        match std::mem::replace(slot, Slot::Done) {
+            Slot::Ready(r) => Some(r),
+            _ => None,
         }
     }
 
@@ -157,9 +142,8 @@ impl Prefetcher {
             let Ok(mut st) = self.state.lock() else {
                 return;
             };
-            st.slots.insert(path.into_os_string(), Slot::Ready(r));
-            if st.parser_waiting {
-                self.cond.notify_all();
+            if let Some(slot @ Slot::Reading) = st.slots.get_mut(path.as_os_str()) {
+                *slot = Slot::Ready(r);
             }
         }
     }
