@@ -3,3 +3,6 @@ pub mod cli;
 pub mod defconfig;
 pub mod fetch;
 pub mod kconfig;
+pub mod package;
+pub mod plan;
+pub mod target;
