@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::defconfig::{self, Paths};
 use crate::kconfig::frontend::{self, Action, Outcome, Request};
 use crate::kconfig::LoadOptions;
+use crate::make;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +45,14 @@ enum Command {
     Olddefconfig,
     /// List the defconfigs in configs/.
     ListDefconfigs,
+    /// Download every source the configuration needs (for offline builds).
+    Source,
+    /// Print JSON describing every package of the build plan.
+    ShowInfo,
+    /// Write the dependency graph to <output>/graphs/ (DOT, and SVG with Graphviz).
+    GraphDepends,
+    /// Write the SPDX 2.3 SBOM of the plan to <output>/images/sbom.spdx.json.
+    Sbom,
     /// Build: `bbsdk make [NAME_defconfig] [all]`.
     Make { targets: Vec<String> },
     /// `NAME_defconfig`: load configs/NAME_defconfig.
@@ -79,6 +88,23 @@ fn done(r: crate::kconfig::Result<Outcome>) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+fn files_done(r: Result<Vec<PathBuf>, crate::project::ProjectError>) -> ExitCode {
+    match r {
+        Ok(files) => {
+            for f in files {
+                println!("{}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -127,6 +153,23 @@ pub fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Source => files_done(paths().map_err(Into::into).and_then(make::source)),
+        Command::ShowInfo => match paths().map_err(Into::into).and_then(make::show_info) {
+            Ok(json) => {
+                print!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::GraphDepends => {
+            files_done(paths().map_err(Into::into).and_then(make::graph_depends))
+        }
+        Command::Sbom => files_done(
+            paths()
+                .map_err(Into::into)
+                .and_then(make::sbom)
+                .map(|p| vec![p]),
+        ),
         Command::Make { targets } => make(cli.output.clone(), &targets),
         Command::External(args) => {
             let name = args.first().cloned().unwrap_or_default();

@@ -2,7 +2,10 @@
 pub mod cli;
 pub mod defconfig;
 pub mod fetch;
+pub mod info;
 pub mod kconfig;
+pub mod make;
 pub mod package;
 pub mod plan;
+pub mod project;
 pub mod target;
