@@ -9,3 +9,4 @@ pub mod package;
 pub mod plan;
 pub mod project;
 pub mod target;
+pub mod toolchain;
