@@ -8,4 +8,5 @@ pub mod make;
 pub mod package;
 pub mod plan;
 pub mod project;
+pub mod rootfs;
 pub mod target;
