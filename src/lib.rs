@@ -2,6 +2,7 @@
 pub mod cli;
 pub mod defconfig;
 pub mod fetch;
+pub mod image;
 pub mod info;
 pub mod kconfig;
 pub mod make;
