@@ -124,9 +124,7 @@ impl AssembleSettings {
 /// Tables are read and checked before anything is copied.
 pub fn assemble(settings: &AssembleSettings) -> Result<Manifest> {
     let target = settings.env.target_dir.as_path();
-    if target.as_os_str().is_empty() {
-        return Err(Error::tree(target, "no target directory given"));
-    }
+    check_target(settings)?;
     let users = settings
         .users_tables
         .iter()
@@ -193,6 +191,37 @@ pub fn assemble(settings: &AssembleSettings) -> Result<Manifest> {
         table.apply(&mut manifest)?;
     }
     Ok(manifest)
+}
+
+/// The target directory is emptied first: refuse `/`, and any target that
+/// holds one of the sources.
+fn check_target(settings: &AssembleSettings) -> Result<()> {
+    let target = settings.env.target_dir.as_path();
+    if target.as_os_str().is_empty() {
+        return Err(Error::tree(target, "no target directory given"));
+    }
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let target_abs = abs(target);
+    if target_abs.parent().is_none() {
+        return Err(Error::tree(target, "the target directory cannot be /"));
+    }
+    let sources = settings
+        .skeleton
+        .iter()
+        .chain(&settings.package_trees)
+        .chain(&settings.overlays);
+    for src in sources {
+        if abs(src).starts_with(&target_abs) {
+            return Err(Error::tree(
+                target,
+                format!(
+                    "the target directory is emptied before assembly, but it holds the source {}",
+                    src.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_hostname(hostname: &str) -> Result<()> {

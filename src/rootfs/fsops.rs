@@ -113,8 +113,9 @@ fn apply_dir_mode(root: &Path, dir: &Path, want: u32, loosened: &mut LoosenedDir
 
 /// Copies the tree `src` over the target `root`, like `rsync -a
 /// --keep-dirlinks`: later files replace earlier ones, a directory in `src`
-/// goes into an existing symbolic link to a directory, modes, times and
-/// hard links within `src` are kept. Entries for which `skip` (given the
+/// goes into an existing symbolic link to a directory (the directory the
+/// link names is created when missing), modes, times and hard links within
+/// `src` are kept. Entries for which `skip` (given the
 /// path relative to `src`) is true are left out, with everything below them.
 pub(crate) fn copy_tree(
     src: &Path,
@@ -164,8 +165,14 @@ pub(crate) fn copy_tree(
                 Some(e) if e.file_type().is_symlink() => {
                     let rel_dest = dest.strip_prefix(root).unwrap_or(&dest);
                     let resolved = resolve_in_root(root, rel_dest, true)?;
-                    if lstat(&resolved)?.is_some_and(|m| m.is_dir()) {
+                    let found = lstat(&resolved)?;
+                    if found.as_ref().is_some_and(|m| m.is_dir()) {
                         resolved
+                    } else if found.is_none() {
+                        // A link to a directory that does not exist yet
+                        // (var/run -> ../run before /run is made): make it.
+                        let rel_resolved = resolved.strip_prefix(root).unwrap_or(&resolved);
+                        mkdir_all_in_root(root, rel_resolved)?
                     } else {
                         fs::remove_file(&dest).map_err(|e| Error::io(&dest, e))?;
                         create_dir(&dest)?;
