@@ -160,6 +160,7 @@ impl Manifest {
     /// that are hard links of each other become one file plus hard links.
     /// Sockets are skipped (no image format stores them).
     pub fn from_dir(root: &Path) -> Result<Self> {
+        let root = &std::path::absolute(root).map_err(|e| Error::io(root, e))?;
         let root_md = fs::metadata(root).map_err(|e| Error::io(root, e))?;
         if !root_md.is_dir() {
             return Err(Error::tree(root, "not a directory"));
@@ -359,40 +360,47 @@ impl Manifest {
             return None;
         }
         let below: Vec<PathBuf> = self.subtree(&path).skip(1).cloned().collect();
-        let mut removed: Vec<(PathBuf, Entry)> = Vec::new();
+        let mut removed_files: HashMap<PathBuf, EntryKind> = HashMap::new();
         for p in below {
             if let Some(e) = self.entries.remove(&p) {
-                removed.push((p, e));
+                if let EntryKind::File(_) = e.kind {
+                    removed_files.insert(p, e.kind);
+                }
             }
         }
         let entry = self.entries.remove(&path)?;
-        removed.push((path, entry.clone()));
-        for (p, e) in removed {
-            if let EntryKind::File(_) = e.kind {
-                self.promote_links(&p, e);
-            }
+        if let EntryKind::File(_) = entry.kind {
+            removed_files.insert(path, entry.kind.clone());
+        }
+        if !removed_files.is_empty() {
+            self.promote_links(removed_files);
         }
         Some(entry)
     }
 
-    /// After removing the file `old`, turn the first hard link to it into
-    /// the file and point the other links at that one.
-    fn promote_links(&mut self, old: &Path, file: Entry) {
-        let links: Vec<PathBuf> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| matches!(&e.kind, EntryKind::HardLink(t) if t == old))
-            .map(|(p, _)| p.clone())
-            .collect();
-        let Some((first, rest)) = links.split_first() else {
-            return;
-        };
-        if let Some(e) = self.entries.get_mut(first) {
-            e.kind = file.kind;
+    /// After removing files, turn the first remaining hard link to each of
+    /// them into the file and point the other links at that one.
+    fn promote_links(&mut self, mut removed: HashMap<PathBuf, EntryKind>) {
+        let mut links: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+        for (p, e) in &self.entries {
+            if let EntryKind::HardLink(t) = &e.kind {
+                if removed.contains_key(t) {
+                    links.entry(t.clone()).or_default().push(p.clone());
+                }
+            }
         }
-        for p in rest {
-            if let Some(e) = self.entries.get_mut(p) {
-                e.kind = EntryKind::HardLink(first.clone());
+        for (old, paths) in links {
+            let (Some((first, rest)), Some(kind)) = (paths.split_first(), removed.remove(&old))
+            else {
+                continue;
+            };
+            if let Some(e) = self.entries.get_mut(first) {
+                e.kind = kind;
+            }
+            for p in rest {
+                if let Some(e) = self.entries.get_mut(p) {
+                    e.kind = EntryKind::HardLink(first.clone());
+                }
             }
         }
     }
