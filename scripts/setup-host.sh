@@ -16,6 +16,8 @@ packages=(
     gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf musl-tools qemu-user-static binfmt-support
     # running and checking images
     bubblewrap runc umoci skopeo
+    # password hashes cross-checked by the rootfs tests
+    openssl
     # benchmarks
     hyperfine
 )

@@ -2,11 +2,13 @@
 pub mod cli;
 pub mod defconfig;
 pub mod fetch;
+pub mod image;
 pub mod info;
 pub mod kconfig;
 pub mod make;
 pub mod package;
 pub mod plan;
 pub mod project;
+pub mod rootfs;
 pub mod target;
 pub mod toolchain;

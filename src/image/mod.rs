@@ -1,0 +1,4 @@
+//! Image writers. Each reads a [`crate::rootfs::Manifest`] and nothing else:
+//! never the build tree, never the target directory directly.
+
+pub mod tar;
