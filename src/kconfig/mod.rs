@@ -10,12 +10,14 @@ mod conf;
 mod confdata;
 mod error;
 mod eval;
+pub mod explain;
 mod expr;
 pub mod frontend;
 mod lexer;
 mod macros;
 mod menu;
 mod parser;
+mod snapshot;
 mod tree;
 mod tri;
 
@@ -28,6 +30,7 @@ pub use error::{Error, Loc, Result, Warning};
 pub use eval::{default_prefix, Config};
 pub use expr::{CmpOp, Expr};
 pub use parser::LoadOptions;
+pub use snapshot::UserSnapshot;
 pub use tree::{
     DefaultProp, MenuId, MenuKind, MenuNode, Prompt, RangeProp, ReverseProp, SymId, SymType,
     Symbol, Tree, ROOT_MENU,
