@@ -2,3 +2,4 @@
 pub mod cli;
 pub mod defconfig;
 pub mod kconfig;
+pub mod tui;

@@ -227,16 +227,23 @@ pub fn why_not(cfg: &mut Config, sym: SymId, want: Tri) -> Option<Report> {
     Some(ex.out)
 }
 
-/// The first reason [`why_not`] gives, as one line (for a status bar).
+/// The gist of [`why_not`] in one line (for a status bar): the first unmet
+/// condition that has a suggestion, and the suggestion.
 pub fn why_not_short(cfg: &mut Config, sym: SymId, want: Tri) -> Option<String> {
     let r = why_not(cfg, sym, want)?;
-    let first = r
-        .lines
-        .iter()
-        .skip(1)
+    let body = r.lines.get(1..).unwrap_or(&[]);
+    if let Some(h) = body.iter().position(|l| l.tone == Tone::Hint) {
+        let hint = body[h].text.trim_start_matches("-> ");
+        let unmet = body[..h].iter().rev().find(|l| l.tone == Tone::Unmet);
+        return Some(match unmet {
+            Some(u) => format!("{}; {hint}", u.text),
+            None => hint.to_string(),
+        });
+    }
+    body.iter()
         .find(|l| l.tone == Tone::Unmet)
-        .or_else(|| r.lines.get(1))?;
-    Some(first.text.clone())
+        .or_else(|| body.first())
+        .map(|l| l.text.clone())
 }
 
 struct Explainer<'a> {
