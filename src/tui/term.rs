@@ -108,10 +108,11 @@ pub fn run(app: &mut App) -> Result<()> {
                     if k.code == KeyCode::Esc {
                         let now = Instant::now();
                         let dup = last_esc.is_some_and(|t| now - t < Duration::from_millis(300));
-                        last_esc = Some(now);
                         if dup {
+                            last_esc = None;
                             continue;
                         }
+                        last_esc = Some(now);
                     } else {
                         last_esc = None;
                     }
