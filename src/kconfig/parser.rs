@@ -66,7 +66,7 @@ pub(crate) struct Parser {
     /// The entry that attribute lines apply to.
     current: Option<MenuId>,
     /// Files being read (to detect recursive inclusion).
-    stack: Vec<PathBuf>,
+    stack: Vec<FileKey>,
 }
 
 const KEYWORDS: &[&str] = &[
@@ -145,7 +145,8 @@ pub fn parse(path: &Path, opts: &LoadOptions) -> Result<(Tree, Macros)> {
         stack: Vec::new(),
     };
     p.tree.legacy = legacy;
-    p.parse_file(&resolved, &path.display().to_string(), &text)?;
+    let key = file_key(&resolved);
+    p.parse_file(&resolved, key, &path.display().to_string(), &text)?;
     Ok((p.tree, p.macros))
 }
 
@@ -181,14 +182,34 @@ fn resolve(base: &Path, srctree: Option<&Path>, path: &Path) -> Option<PathBuf> 
     s.is_file().then_some(s)
 }
 
+/// What identifies a file for recursive-inclusion checks: its device and
+/// inode where there are such (one `stat`, where canonicalizing a path
+/// costs a `readlink` per component), else the canonical path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FileKey {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+fn file_key(path: &Path) -> FileKey {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata(path) {
+            return FileKey::Inode(m.dev(), m.ino());
+        }
+    }
+    FileKey::Path(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()))
+}
+
 fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
 impl Parser {
-    fn parse_file(&mut self, path: &Path, display: &str, text: &str) -> Result<()> {
-        let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        self.stack.push(canon);
+    fn parse_file(&mut self, path: &Path, key: FileKey, display: &str, text: &str) -> Result<()> {
+        self.stack.push(key);
         self.tree.files.push(path.to_path_buf());
         let file: Arc<str> = Arc::from(display);
         let depth = self.blocks.len();
@@ -578,8 +599,8 @@ impl Parser {
             });
         }
         for (p, display) in found {
-            let canon = p.canonicalize().unwrap_or_else(|_| p.clone());
-            if self.stack.contains(&canon) {
+            let key = file_key(&p);
+            if self.stack.contains(&key) {
                 return Err(Error::syntax_hint(
                     loc,
                     format!("recursive inclusion of {display}"),
@@ -588,7 +609,7 @@ impl Parser {
             }
             let text = read_text(&p)?;
             let saved = self.current.take();
-            self.parse_file(&p, &display, &text)?;
+            self.parse_file(&p, key, &display, &text)?;
             self.current = saved.filter(|_| false);
         }
         Ok(())
