@@ -36,7 +36,10 @@ fn synthetic(dir: &Path) -> (PathBuf, PathBuf) {
             k,
             "config G{g}_ENABLE\n\tbool \"Enable group {g}\"\n\tdefault y\n"
         );
-        let _ = writeln!(k, "choice\n\tprompt \"Flavour of group {g}\"\n\tdefault G{g}_F0\n");
+        let _ = writeln!(
+            k,
+            "choice\n\tprompt \"Flavour of group {g}\"\n\tdefault G{g}_F0\n"
+        );
         for f in 0..5 {
             let _ = writeln!(k, "config G{g}_F{f}\n\tbool \"flavour {f}\"\n");
         }
@@ -191,6 +194,20 @@ fn bench_tree(c: &mut Criterion, label: &str, kfile: &Path, config: &Path, opts:
         b.iter(|| {
             key(&mut app, KeyCode::Char(' '));
             draw(&mut term, &mut app);
+        })
+    });
+    g.bench_function("idle: count unsaved changes after a toggle + redraw", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                key(&mut app, KeyCode::Char(' '));
+                draw(&mut term, &mut app);
+                let t = std::time::Instant::now();
+                app.idle_work();
+                draw(&mut term, &mut app);
+                total += t.elapsed();
+            }
+            total
         })
     });
     g.bench_function("key: one letter typed in search + redraw", |b| {

@@ -46,6 +46,8 @@ fn ctrl(app: &mut App, c: char) {
 }
 
 fn screen_sized(app: &mut App, w: u16, h: u16) -> String {
+    // What the screen shows once the event loop had an idle moment.
+    app.idle_work();
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| render::draw(f, app)).unwrap();
     let buf = t.backend().buffer().clone();

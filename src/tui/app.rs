@@ -410,6 +410,33 @@ impl App {
         n
     }
 
+    /// The number of unsaved changes if it is known without computing it.
+    pub fn change_count_cached(&self) -> Option<usize> {
+        self.changes
+    }
+
+    /// Work left for when no key is waiting: counting the unsaved changes
+    /// (a pass over every symbol, too slow to do on each key press of a big
+    /// tree). Returns true when something was done and the screen should be redrawn.
+    pub fn idle_work(&mut self) -> bool {
+        if self.changes.is_none() {
+            self.change_count();
+            return true;
+        }
+        false
+    }
+
+    /// True when the status line may show something out of date.
+    pub fn has_idle_work(&self) -> bool {
+        self.changes.is_none()
+    }
+
+    /// The file on disk needs writing even without a change (it is missing,
+    /// or reading it normalized some values).
+    pub fn needs_save_without_changes(&self) -> bool {
+        self.extra_unsaved
+    }
+
     /// True when leaving now would lose something.
     pub fn is_dirty(&mut self) -> bool {
         self.extra_unsaved || self.change_count() > 0
@@ -725,6 +752,12 @@ impl App {
         }
         if let Some(i) = pos {
             self.select_index(i);
+            // Show the target in the middle of the list, not at its edge.
+            let half = self.page / 2;
+            let len = self.entries.len();
+            let page = self.page;
+            let lvl = self.level_mut();
+            lvl.scroll = i.saturating_sub(half).min(len.saturating_sub(page));
             if let (MenuKind::Symbol(v), MenuKind::Choice(cs)) = (value, tree.menus[shown].kind) {
                 if self.cfg.tri(cs) == Tri::Yes {
                     self.open_choice(shown, cs);

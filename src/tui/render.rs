@@ -122,7 +122,7 @@ fn entry_line(app: &App, e: &Entry, width: usize, selected: bool) -> Line<'stati
     spans.push(Span::raw(" "));
     let marker = if e.kind == EntryKind::Value {
         let inner = &e.marker[1..e.marker.len().saturating_sub(1).max(1)];
-        format!("({})", clip(inner, (width / 3).max(6)))
+        format!("({})", clip(inner, (width / 2).max(6)))
     } else {
         e.marker.clone()
     };
@@ -281,11 +281,11 @@ fn draw_menu(f: &mut Frame, app: &mut App, area: Rect) {
     if app.show_names {
         right.push("[names]".to_string());
     }
-    let n = app.change_count();
-    if n > 0 {
-        right.push(format!("{n} unsaved"));
-    } else if app.is_dirty() {
-        right.push("unsaved".into());
+    // Counting changes is left for idle time on big trees.
+    match app.change_count_cached() {
+        Some(0) if !app.needs_save_without_changes() => {}
+        Some(0) | None => right.push("unsaved".into()),
+        Some(n) => right.push(format!("{n} unsaved")),
     }
     let right = right.join(" ");
     let left_w = w.saturating_sub(right.chars().count() + 1);

@@ -98,7 +98,11 @@ pub fn run(app: &mut App) -> Result<()> {
             if stop.load(Ordering::Relaxed) {
                 bail!("interrupted by a signal: configuration not saved");
             }
-            if !event::poll(Duration::from_millis(200))? {
+            let wait = if app.has_idle_work() { 20 } else { 200 };
+            if !event::poll(Duration::from_millis(wait))? {
+                if app.idle_work() {
+                    redraw = true;
+                }
                 continue;
             }
             match event::read()? {
