@@ -168,6 +168,8 @@ fn search_screen_and_jump() {
     let names: Vec<&str> = s.hits.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(names, ["NET_IPV6", "NET_HOSTNAME"]);
     keys(&mut app, "(");
+    // The search runs once per frame, not per key.
+    app.before_frame();
     let Some(Dialog::Search(s)) = &app.dialog else {
         panic!("search closed")
     };
@@ -400,4 +402,39 @@ fn save_as_and_load() {
     ctrl(&mut app, 'z');
     assert_eq!(app.cfg.tri(sh), Tri::Yes);
     assert_eq!(app.config_path, other);
+}
+
+#[test]
+fn help_from_search_returns_to_search() {
+    let (_d, mut app) = app();
+    keys(&mut app, "/");
+    keys(&mut app, "baud");
+    key(&mut app, KeyCode::F(1));
+    assert!(matches!(app.dialog, Some(Dialog::Text(_))));
+    key(&mut app, KeyCode::Esc);
+    let Some(Dialog::Search(s)) = &app.dialog else {
+        panic!("search not back: {:?}", app.dialog.is_some())
+    };
+    assert_eq!(s.query, "baud");
+    // Help from the choice list, too.
+    key(&mut app, KeyCode::Esc);
+    select(&mut app, "Init system");
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, "?");
+    key(&mut app, KeyCode::Esc);
+    assert!(matches!(app.dialog, Some(Dialog::Choice(_))));
+}
+
+#[test]
+fn ctrl_c_asks_then_quits() {
+    let (_d, mut app) = app();
+    select(&mut app, "Shell");
+    keys(&mut app, "y");
+    let _ = screen(&mut app);
+    ctrl(&mut app, 'c');
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    let _ = screen(&mut app);
+    assert!(matches!(app.dialog, Some(Dialog::Confirm(_))));
+    ctrl(&mut app, 'c');
+    assert_eq!(app.exit, Some(Exit::Discarded));
 }

@@ -649,6 +649,9 @@ pub fn help_report(cfg: &mut Config, menu: MenuId) -> Report {
             );
             let sel = cfg.choice_selection(cs);
             for &v in &tree.syms[cs].choice_values {
+                if cfg.visibility(v) == Tri::No {
+                    continue;
+                }
                 let mark = if Some(v) == sel { "(X)" } else { "( )" };
                 let p = tree.sym_prompt(v).unwrap_or("").to_string();
                 r.push(
@@ -765,8 +768,8 @@ fn symbol_relations(cfg: &mut Config, tree: &Tree, s: SymId, r: &mut Report) {
                 tree.syms[p.target].name,
                 cfg.string_value(p.target)
             );
-            if let Some(c) = p.visible.as_ref().filter(|c| !is_plain_dep(c, s)) {
-                text.push_str(&format!(" if {}", expr_with_values(cfg, c)));
+            if let Some(c) = own_condition(tree, p.visible.as_ref(), p.menu, s) {
+                text.push_str(&format!(" if {}", expr_with_values(cfg, &c)));
             }
             r.push(2, Tone::Text, text, Some(p.target));
         }
@@ -819,24 +822,38 @@ fn symbol_relations(cfg: &mut Config, tree: &Tree, s: SymId, r: &mut Report) {
         r.push(1, Tone::Text, "Defaults:", None);
         for d in &sym.defaults {
             let mut text = d.value.display(tree).to_string();
-            let mut tone = Tone::Text;
-            if let Some(c) = &d.visible {
-                let v = cfg.eval(c);
-                text.push_str(&format!(" if {}  => {v}", expr_with_values(cfg, c)));
-                if v != Tri::No {
-                    tone = Tone::Met;
+            let v = cfg.eval_opt(&d.visible);
+            let tone = if v != Tri::No { Tone::Met } else { Tone::Text };
+            match own_condition(tree, d.visible.as_ref(), d.menu, s) {
+                Some(c) => {
+                    text.push_str(&format!(" if {}  => {v}", expr_with_values(cfg, &c)));
                 }
-            } else {
-                tone = Tone::Met;
+                None if v == Tri::No => text.push_str("  (inactive: dependencies not met)"),
+                None => {}
             }
             r.push(2, tone, text, None);
         }
     }
 }
 
-/// True for the condition of a select that is only the selecting symbol itself.
-fn is_plain_dep(c: &Expr, s: SymId) -> bool {
-    matches!(c, Expr::Sym(x) if *x == s)
+/// The part of a property's condition written on the property itself (its
+/// `if`): the condition without the terms every property of that entry
+/// inherits from the entry's dependencies, and without the symbol itself.
+fn own_condition(tree: &Tree, cond: Option<&Expr>, menu: MenuId, s: SymId) -> Option<Expr> {
+    let cond = cond?;
+    let inherited: Vec<&Expr> = tree.menus[menu]
+        .dep
+        .as_ref()
+        .map(|d| d.and_terms())
+        .unwrap_or_default();
+    let own: Vec<&Expr> = cond
+        .and_terms()
+        .into_iter()
+        .filter(|t| !inherited.contains(t) && !matches!(t, Expr::Sym(x) if *x == s))
+        .collect();
+    own.into_iter()
+        .cloned()
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
 }
 
 #[cfg(test)]

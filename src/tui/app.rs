@@ -87,6 +87,8 @@ pub struct SearchDialog {
     pub sel: usize,
     pub scroll: usize,
     pub error: Option<String>,
+    /// The query changed since the last search: search before the next frame.
+    pub stale: bool,
 }
 
 /// One unsaved change.
@@ -171,6 +173,9 @@ pub struct App {
     /// Focused button (0 = Select).
     pub button: usize,
     pub dialog: Option<Dialog>,
+    /// Dialogs under the top one (help opened from the search, a choice...),
+    /// shown again when it closes.
+    pub dialogs_below: Vec<Dialog>,
     undo: Vec<Undo>,
     /// A one-line message for the status bar; cleared by the next key.
     pub message: Option<String>,
@@ -304,6 +309,7 @@ impl App {
             entries: Vec::new(),
             button: 0,
             dialog: None,
+            dialogs_below: Vec::new(),
             undo: Vec::new(),
             message,
             exit: None,
@@ -712,6 +718,7 @@ impl App {
 
     /// Opens the levels leading to menu node `target` and selects it.
     pub fn jump_to(&mut self, target: MenuId) {
+        self.dialogs_below.clear();
         let tree = self.tree.clone();
         // The entry shown for a choice value is its choice.
         let (shown, value) = match tree.menus[target].parent {
@@ -901,6 +908,7 @@ impl App {
             sel: 0,
             scroll: 0,
             error: None,
+            stale: false,
         }));
     }
 
@@ -1181,9 +1189,13 @@ impl App {
                 .then_some(Dialog::Search(s)),
             Dialog::Diff(mut v) => self.diff_key(&mut v, k, page).then_some(Dialog::Diff(v)),
         };
-        // A key handler may have opened another dialog (help, error) on top.
-        if self.dialog.is_none() {
-            self.dialog = keep;
+        // A key handler may have opened another dialog (help, error) on top
+        // of the one it kept, or closed it and every dialog (a jump).
+        match (self.dialog.is_some(), keep) {
+            (true, Some(k)) => self.dialogs_below.push(k),
+            (true, None) => {}
+            (false, Some(k)) => self.dialog = Some(k),
+            (false, None) => self.dialog = self.dialogs_below.pop(),
         }
     }
 
@@ -1196,7 +1208,9 @@ impl App {
             .filter(|(_, l)| l.sym.is_some())
             .map(|(i, _)| i)
             .collect();
-        let max = v.lines.len().saturating_sub(1);
+        // Rows, not lines, scroll: the renderer knows how lines wrap and
+        // clamps `scroll` to the last page.
+        let max = usize::MAX / 2;
         match k.code {
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('x') | KeyCode::Char('e') => false,
             KeyCode::Enter => {
@@ -1407,9 +1421,26 @@ impl App {
         }
         s.sel = 0;
         s.scroll = 0;
+        s.stale = false;
+    }
+
+    /// Work a frame needs done first (a pending search).
+    pub fn before_frame(&mut self) {
+        match self.dialog.take() {
+            Some(Dialog::Search(mut s)) => {
+                if s.stale {
+                    self.run_search(&mut s);
+                }
+                self.dialog = Some(Dialog::Search(s));
+            }
+            other => self.dialog = other,
+        }
     }
 
     fn search_key(&mut self, s: &mut SearchDialog, k: KeyEvent, page: usize) -> bool {
+        if s.stale && k.code != KeyCode::Esc {
+            self.run_search(s);
+        }
         let n = s.hits.len();
         match k.code {
             KeyCode::Esc => false,
@@ -1453,8 +1484,10 @@ impl App {
                 true
             }
             _ => {
+                // Searching waits for the frame, so a burst of typed keys
+                // (or a paste) searches once.
                 if edit_line(&mut s.query, &mut s.cursor, &k) {
-                    self.run_search(s);
+                    s.stale = true;
                 }
                 true
             }
@@ -1510,9 +1543,7 @@ impl App {
                 Dialog::Text(v) => {
                     match m.kind {
                         MouseEventKind::ScrollUp => v.scroll = v.scroll.saturating_sub(3),
-                        MouseEventKind::ScrollDown => {
-                            v.scroll = (v.scroll + 3).min(v.lines.len().saturating_sub(1))
-                        }
+                        MouseEventKind::ScrollDown => v.scroll = v.scroll.saturating_add(3),
                         _ => {}
                     }
                     return;

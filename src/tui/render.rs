@@ -70,6 +70,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 /// Draws the whole screen.
 pub fn draw(f: &mut Frame, app: &mut App) {
+    app.before_frame();
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!(
@@ -85,8 +86,22 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     }
     draw_menu(f, app, area);
     let inner = Rect::new(area.x, area.y + 1, area.width, area.height - 1);
+    let mut below = std::mem::take(&mut app.dialogs_below);
+    for d in below.iter_mut() {
+        draw_dialog(f, app, d, inner);
+    }
+    app.dialogs_below = below;
     if let Some(mut d) = app.dialog.take() {
-        match &mut d {
+        draw_dialog(f, app, &mut d, inner);
+        app.dialog = Some(d);
+    } else {
+        app.geometry.dialog_list = Rect::default();
+    }
+}
+
+fn draw_dialog(f: &mut Frame, app: &mut App, d: &mut Dialog, inner: Rect) {
+    {
+        match d {
             Dialog::Text(v) => draw_text(f, v, inner),
             Dialog::Choice(c) => draw_choice(f, app, c, inner),
             Dialog::Input(i) => draw_input(f, app, i, inner),
@@ -94,9 +109,6 @@ pub fn draw(f: &mut Frame, app: &mut App) {
             Dialog::Search(s) => draw_search(f, app, s, inner),
             Dialog::Diff(v) => draw_diff(f, app, v, inner),
         }
-        app.dialog = Some(d);
-    } else {
-        app.geometry.dialog_list = Rect::default();
     }
 }
 

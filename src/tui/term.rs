@@ -54,6 +54,72 @@ impl Drop for Guard {
     }
 }
 
+/// Watches for signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) and for the
+/// terminal going away (a closed ssh connection or tmux pane): the terminal
+/// is restored and the process ends, without saving. A thread does it
+/// because the main thread may be blocked reading a terminal that is gone.
+struct Watchdog {
+    done: Arc<AtomicBool>,
+    handle: Option<signal_hook::iterator::Handle>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn start() -> Watchdog {
+        let done = Arc::new(AtomicBool::new(false));
+        let d2 = done.clone();
+        let mut signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+            signal_hook::consts::SIGQUIT,
+        ])
+        .ok();
+        let handle = signals.as_ref().map(|s| s.handle());
+        let thread = std::thread::Builder::new()
+            .name("menuconfig-watchdog".into())
+            .spawn(move || loop {
+                if let Some(sigs) = signals.as_mut() {
+                    if let Some(sig) = sigs.pending().next() {
+                        restore();
+                        // Not eprintln!: it panics when the terminal is gone.
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "\nmenuconfig: interrupted by signal {sig}; configuration not saved"
+                        );
+                        std::process::exit(128 + sig);
+                    }
+                }
+                if d2.load(Ordering::Relaxed) {
+                    return;
+                }
+                if !std::io::stdin().is_terminal() {
+                    // The terminal hung up: nobody to talk to any more.
+                    std::process::exit(129);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            })
+            .ok();
+        Watchdog {
+            done,
+            handle,
+            thread,
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(h) = &self.handle {
+            h.close();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[allow(deprecated)] // PanicHookInfo needs Rust 1.81; the crate supports 1.80.
 type Hook = Box<dyn Fn(&std::panic::PanicInfo<'_>) + Sync + Send + 'static>;
 
@@ -69,18 +135,7 @@ pub fn run(app: &mut App) -> Result<()> {
         restore();
         p2(info);
     }));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut sig_ids = Vec::new();
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-        signal_hook::consts::SIGQUIT,
-    ] {
-        if let Ok(id) = signal_hook::flag::register(sig, stop.clone()) {
-            sig_ids.push(id);
-        }
-    }
+    let watchdog = Watchdog::start();
     let result = (|| -> Result<()> {
         let _guard = Guard::enter()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
@@ -95,9 +150,6 @@ pub fn run(app: &mut App) -> Result<()> {
             if app.exit.is_some() {
                 break;
             }
-            if stop.load(Ordering::Relaxed) {
-                bail!("interrupted by a signal: configuration not saved");
-            }
             let wait = if app.has_idle_work() { 20 } else { 200 };
             if !event::poll(Duration::from_millis(wait))? {
                 if app.idle_work() {
@@ -105,40 +157,50 @@ pub fn run(app: &mut App) -> Result<()> {
                 }
                 continue;
             }
-            match event::read()? {
-                Event::Key(k) if k.kind != KeyEventKind::Release => {
-                    // mconf is left with Esc Esc: a second Esc right after
-                    // the first one belongs to the same gesture.
-                    if k.code == KeyCode::Esc {
-                        let now = Instant::now();
-                        let dup = last_esc.is_some_and(|t| now - t < Duration::from_millis(300));
-                        if dup {
+            // Handle every event already waiting before drawing again, so
+            // a burst of keys (key repeat, a paste) costs one frame.
+            let mut events = vec![event::read()?];
+            while events.len() < 256 && event::poll(Duration::ZERO)? {
+                events.push(event::read()?);
+            }
+            for ev in events {
+                match ev {
+                    Event::Key(k) if k.kind != KeyEventKind::Release => {
+                        // mconf is left with Esc Esc: a second Esc right after
+                        // the first one belongs to the same gesture.
+                        if k.code == KeyCode::Esc {
+                            let now = Instant::now();
+                            let dup =
+                                last_esc.is_some_and(|t| now - t < Duration::from_millis(300));
+                            if dup {
+                                last_esc = None;
+                                continue;
+                            }
+                            last_esc = Some(now);
+                        } else {
                             last_esc = None;
-                            continue;
                         }
-                        last_esc = Some(now);
-                    } else {
-                        last_esc = None;
+                        app.handle_key(k);
+                        redraw = true;
                     }
-                    app.handle_key(k);
-                    redraw = true;
+                    Event::Mouse(m) => {
+                        app.handle_mouse(m);
+                        redraw = true;
+                    }
+                    Event::Resize(..) => {
+                        terminal.autoresize()?;
+                        redraw = true;
+                    }
+                    _ => {}
                 }
-                Event::Mouse(m) => {
-                    app.handle_mouse(m);
-                    redraw = true;
+                if app.exit.is_some() {
+                    break;
                 }
-                Event::Resize(..) => {
-                    terminal.autoresize()?;
-                    redraw = true;
-                }
-                _ => {}
             }
         }
         Ok(())
     })();
-    for id in sig_ids {
-        signal_hook::low_level::unregister(id);
-    }
+    drop(watchdog);
     let _ = std::panic::take_hook();
     if let Ok(p) = Arc::try_unwrap(prev) {
         std::panic::set_hook(p);
