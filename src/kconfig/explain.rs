@@ -116,7 +116,13 @@ pub fn expr_with_values(cfg: &mut Config, e: &Expr) -> String {
                 let mut vals = Vec::new();
                 for s in [*a, *b] {
                     if !tree.syms[s].is_const {
-                        vals.push(format!("{}={}", tree.syms[s].name, cfg.string_value(s)));
+                        let v = cfg.string_value(s);
+                        let v = if tree.syms[s].ty == SymType::String {
+                            format!("\"{v}\"")
+                        } else {
+                            v
+                        };
+                        vals.push(format!("{}={v}", tree.syms[s].name));
                     }
                 }
                 if !vals.is_empty() {
@@ -518,9 +524,10 @@ impl Explainer<'_> {
             _ => return,
         };
         let name = tree.syms[var].name.clone();
-        let target = tree.syms[konst].name.clone();
+        let target = tree.sym_display_name(konst);
         if tree.syms[var].ty.is_bool_like() {
-            if let Some(t) = Tri::parse(&target).filter(|_| target.len() == 1) {
+            let letter = &tree.syms[konst].name;
+            if let Some(t) = Tri::parse(letter).filter(|_| letter.len() == 1) {
                 match op {
                     CmpOp::Eq => {
                         if t == Tri::No {
@@ -898,6 +905,20 @@ mod tests {
         let r = why_not(&mut cfg, b, Tri::No).unwrap().to_text();
         assert!(r.contains("selected by A [=y]"), "{r}");
         assert!(r.contains("-> set A to n"), "{r}");
+    }
+
+    #[test]
+    fn explains_string_comparisons() {
+        let (_d, mut cfg) = tree(
+            "config SITE\n\tstring \"site\"\nconfig ONLY\n\tbool \"only\"\n\tdepends on SITE != \"\"\n",
+        );
+        let only = cfg.tree().find("ONLY").unwrap();
+        let r = why_not(&mut cfg, only, Tri::Yes).unwrap().to_text();
+        assert!(r.contains("SITE!=\"\" [SITE=\"\"]"), "{r}");
+        assert!(
+            r.contains("-> set SITE to something other than \"\" (site)"),
+            "{r}"
+        );
     }
 
     #[test]

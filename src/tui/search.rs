@@ -151,6 +151,7 @@ impl SearchIndex {
                 let mut buf = Vec::new();
                 let mut scored: Vec<(u32, usize)> = Vec::new();
                 let upper = q.to_ascii_uppercase();
+                let lower = q.to_lowercase();
                 for (i, it) in self.items.iter().enumerate() {
                     let sn = pat.score(Utf32Str::new(&it.name, &mut buf), &mut self.matcher);
                     let sp = pat.score(Utf32Str::new(&it.prompt, &mut buf), &mut self.matcher);
@@ -163,6 +164,10 @@ impl SearchIndex {
                         10_000
                     } else if it.name.starts_with(&upper) {
                         1_000
+                    } else if it.name.contains(&upper) || it.prompt.to_lowercase().contains(&lower)
+                    {
+                        // The query as typed, not just its letters in order.
+                        500
                     } else {
                         0
                     };
