@@ -548,7 +548,7 @@ fn draw_input(f: &mut Frame, app: &mut App, i: &mut InputDialog, area: Rect) {
         if y < inner.y + inner.height {
             f.render_widget(
                 Paragraph::new(Span::styled(
-                    format!(" {}", clip(e, inner.width as usize - 2)),
+                    format!(" {}", clip(e, (inner.width as usize).saturating_sub(2))),
                     Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
                 )),
                 Rect::new(inner.x, y, inner.width, 1),
