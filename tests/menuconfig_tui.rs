@@ -402,6 +402,10 @@ fn save_as_and_load() {
     ctrl(&mut app, 'z');
     assert_eq!(app.cfg.tri(sh), Tri::Yes);
     assert_eq!(app.config_path, other);
+    // Nothing unsaved: Esc leaves at once, reporting the file saved earlier.
+    assert_eq!(app.change_count(), 0);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.exit, Some(Exit::Saved(other)));
 }
 
 #[test]

@@ -180,6 +180,8 @@ pub struct App {
     /// A one-line message for the status bar; cleared by the next key.
     pub message: Option<String>,
     pub exit: Option<Exit>,
+    /// The file last written in this session, if any.
+    last_saved: Option<PathBuf>,
     /// Rows of the menu list in the last frame.
     pub page: usize,
     pub geometry: Geometry,
@@ -313,6 +315,7 @@ impl App {
             undo: Vec::new(),
             message,
             exit: None,
+            last_saved: None,
             page: 10,
             geometry: Geometry::default(),
             index: None,
@@ -615,6 +618,7 @@ impl App {
         match self.cfg.write_config(path) {
             Ok(()) => {
                 self.config_path = path.to_path_buf();
+                self.last_saved = Some(path.to_path_buf());
                 self.saved = self.cfg.clone();
                 self.extra_unsaved = false;
                 self.changes = Some(0);
@@ -712,7 +716,10 @@ impl App {
                 from_ctrl_c,
             }));
         } else {
-            self.exit = Some(Exit::Unchanged);
+            self.exit = Some(match &self.last_saved {
+                Some(p) => Exit::Saved(p.clone()),
+                None => Exit::Unchanged,
+            });
         }
     }
 

@@ -732,12 +732,14 @@ fn draw_diff(f: &mut Frame, app: &mut App, v: &mut DiffView, area: Rect) {
     if v.rows.is_empty() {
         lines.push(Line::from(Span::styled(" No unsaved changes.", dim())));
     }
-    let show = |o: &Option<String>| match o {
-        Some(s) => s.clone(),
-        None => "(not set)".to_string(),
-    };
     for i in v.scroll..(v.scroll + page).min(v.rows.len()) {
         let row = &v.rows[i];
+        let is_string = app.tree().syms[row.sym].ty == SymType::String;
+        let show = |o: &Option<String>| match o {
+            Some(s) if is_string => format!("\"{s}\""),
+            Some(s) => s.clone(),
+            None => "(not set)".to_string(),
+        };
         let mut spans = vec![
             Span::raw(format!(" {}: ", row.name)),
             Span::styled(show(&row.old), Style::default().fg(Color::Red)),
