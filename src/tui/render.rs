@@ -501,6 +501,19 @@ fn draw_choice(f: &mut Frame, app: &mut App, c: &mut ChoiceDialog, area: Rect) {
         lines.push(Line::from(Span::styled(" (no visible value)", dim())));
     }
     f.render_widget(Paragraph::new(lines), inner);
+    // Scroll marks on the frame, as on the menu.
+    if c.scroll > 0 && r.width > 8 {
+        f.render_widget(
+            Paragraph::new("(-)"),
+            Rect::new(r.x + r.width - 5, r.y, 3, 1),
+        );
+    }
+    if c.scroll + page < c.items.len() && r.width > 8 && r.height > 1 {
+        f.render_widget(
+            Paragraph::new("(+)"),
+            Rect::new(r.x + r.width - 5, r.y + r.height - 1, 3, 1),
+        );
+    }
 }
 
 /// The part of `buf` that fits in `w` columns with the cursor visible, and the cursor column.
