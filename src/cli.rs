@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::defconfig::{self, Paths};
 use crate::kconfig::frontend::{self, Action, Outcome, Request};
 use crate::kconfig::LoadOptions;
+use crate::make;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -46,6 +47,14 @@ enum Command {
     Olddefconfig,
     /// List the defconfigs in configs/.
     ListDefconfigs,
+    /// Download every source the configuration needs (for offline builds).
+    Source,
+    /// Print JSON describing every package of the build plan.
+    ShowInfo,
+    /// Write the dependency graph to <output>/graphs/ (DOT, and SVG with Graphviz).
+    GraphDepends,
+    /// Write the SPDX 2.3 SBOM of the plan to <output>/images/sbom.spdx.json.
+    Sbom,
     /// Build: `bbsdk make [NAME_defconfig] [all]`.
     Make { targets: Vec<String> },
     /// `NAME_defconfig`: load configs/NAME_defconfig.
@@ -72,6 +81,9 @@ fn done(r: crate::kconfig::Result<Outcome>) -> ExitCode {
     match r {
         Ok(out) => {
             report(&out);
+            // The process ends right after: freeing a big tree (Buildroot's
+            // is ~9,000 symbols) would only cost time.
+            std::mem::forget(out);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -91,6 +103,23 @@ fn menu_done(r: anyhow::Result<crate::tui::Exit>) -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
+fn files_done(r: Result<Vec<PathBuf>, crate::project::ProjectError>) -> ExitCode {
+    match r {
+        Ok(files) => {
+            for f in files {
+                println!("{}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -152,6 +181,23 @@ pub fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Source => files_done(paths().map_err(Into::into).and_then(make::source)),
+        Command::ShowInfo => match paths().map_err(Into::into).and_then(make::show_info) {
+            Ok(json) => {
+                print!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::GraphDepends => {
+            files_done(paths().map_err(Into::into).and_then(make::graph_depends))
+        }
+        Command::Sbom => files_done(
+            paths()
+                .map_err(Into::into)
+                .and_then(make::sbom)
+                .map(|p| vec![p]),
+        ),
         Command::Make { targets } => make(cli.output.clone(), &targets),
         Command::External(args) => {
             let name = args.first().cloned().unwrap_or_default();

@@ -1,5 +1,13 @@
 //! bbsdk: build small Linux root filesystems and container images from source.
 pub mod cli;
 pub mod defconfig;
+pub mod fetch;
+pub mod info;
 pub mod kconfig;
+pub mod make;
+pub mod package;
+pub mod plan;
+pub mod project;
+pub mod target;
+pub mod toolchain;
 pub mod tui;

@@ -820,6 +820,21 @@ impl Config {
         }
     }
 
+    /// The value of every symbol `.config` would hold, by name (`y`/`m`/`n`
+    /// for bool/tristate, the text for the others): plain data for the
+    /// parts of bbsdk that must not know about Kconfig.
+    pub fn values(&mut self) -> std::collections::BTreeMap<String, String> {
+        let tree = self.tree.clone();
+        let mut out = std::collections::BTreeMap::new();
+        for id in tree.config_symbols() {
+            self.calc(id);
+            if self.st[id].write {
+                out.insert(tree.syms[id].name.clone(), self.string_value(id));
+            }
+        }
+        out
+    }
+
     /// kconfig's `menu_is_visible`.
     pub fn menu_visible(&mut self, m: MenuId) -> bool {
         let tree = self.tree.clone();

@@ -858,9 +858,7 @@ fn own_condition(tree: &Tree, cond: Option<&Expr>, menu: MenuId, s: SymId) -> Op
         .into_iter()
         .filter(|t| !inherited.contains(t) && !matches!(t, Expr::Sym(x) if *x == s))
         .collect();
-    own.into_iter()
-        .cloned()
-        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+    own.into_iter().cloned().reduce(Expr::and)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Kconfig expressions: the data type, printing with kconfig's precedence,
 //! and a few structural queries used by the menu builder.
 
+use std::sync::Arc;
+
 use super::tree::{SymId, Tree};
 
 /// Comparison operators between two symbols (or constants).
@@ -31,22 +33,22 @@ impl CmpOp {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Expr {
     Sym(SymId),
-    Not(Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    Not(Arc<Expr>),
+    And(Arc<Expr>, Arc<Expr>),
+    Or(Arc<Expr>, Arc<Expr>),
     Cmp(CmpOp, SymId, SymId),
 }
 
 impl Expr {
     pub fn and(a: Expr, b: Expr) -> Expr {
-        Expr::And(Box::new(a), Box::new(b))
+        Expr::And(Arc::new(a), Arc::new(b))
     }
     pub fn or(a: Expr, b: Expr) -> Expr {
-        Expr::Or(Box::new(a), Box::new(b))
+        Expr::Or(Arc::new(a), Arc::new(b))
     }
     #[allow(clippy::should_implement_trait)]
     pub fn not(a: Expr) -> Expr {
-        Expr::Not(Box::new(a))
+        Expr::Not(Arc::new(a))
     }
 
     /// Calls `f` for every symbol the expression mentions.

@@ -70,8 +70,10 @@ pub struct Request {
 }
 
 /// What [`run`] did.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outcome {
+    /// The configuration as it ended up.
+    pub config: Config,
     pub warnings: Vec<Warning>,
     /// Text for stdout (listnewconfig).
     pub stdout: String,
@@ -103,11 +105,11 @@ fn read_if_exists(cfg: &mut Config, path: &Path) -> Result<bool> {
 /// Loads the tree and performs the action.
 pub fn run(req: &Request) -> Result<Outcome> {
     let tree = super::load(&req.kconfig, &req.load)?;
-    let mut out = Outcome {
-        warnings: tree.warnings.clone(),
-        ..Outcome::default()
-    };
-    let mut cfg = Config::new(tree.clone());
+    let mut warnings = tree.warnings.clone();
+    let mut stdout = String::new();
+    let mut written = None;
+    let mut seed = None;
+    let mut cfg = Config::new(tree);
     if let Some(p) = &req.prefix {
         cfg.prefix = p.clone();
     }
@@ -126,7 +128,7 @@ pub fn run(req: &Request) -> Result<Outcome> {
         Action::Savedefconfig(file) => {
             read_if_exists(&mut cfg, &req.config)?;
             cfg.write_defconfig(file)?;
-            out.written = Some(file.clone());
+            written = Some(file.clone());
             write = false;
         }
         Action::Olddefconfig => {
@@ -141,7 +143,7 @@ pub fn run(req: &Request) -> Result<Outcome> {
         }
         Action::Listnewconfig => {
             read_if_exists(&mut cfg, &req.config)?;
-            out.stdout = cfg.listnewconfig();
+            stdout = cfg.listnewconfig();
             write = false;
         }
         Action::Alldefconfig
@@ -183,8 +185,8 @@ pub fn run(req: &Request) -> Result<Outcome> {
                 _ => NewMode::Default,
             };
             if mode == NewMode::Random {
-                let (mut rng, seed) = randconfig_rng();
-                out.seed = Some(seed);
+                let (mut rng, s) = randconfig_rng();
+                seed = Some(s);
                 while cfg.set_all_new(mode, &mut rng) {}
             } else {
                 cfg.set_all_new(mode, &mut rand::rngs::mock::StepRng::new(0, 1));
@@ -193,8 +195,14 @@ pub fn run(req: &Request) -> Result<Outcome> {
     }
     if write {
         cfg.write_config(&req.config)?;
-        out.written = Some(req.config.clone());
+        written = Some(req.config.clone());
     }
-    out.warnings.append(&mut cfg.warnings);
-    Ok(out)
+    warnings.append(&mut cfg.warnings);
+    Ok(Outcome {
+        config: cfg,
+        warnings,
+        stdout,
+        written,
+        seed,
+    })
 }

@@ -2,17 +2,26 @@
 //! Kconfig is line-oriented: every statement fits on one logical line
 //! (with `\` continuations), except help texts, which the parser reads raw.
 
+use std::borrow::Cow;
+
 use super::error::{Error, Loc, Result};
 use super::macros::{matching_paren, Macros};
 
 /// One token of a statement line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tok {
+pub enum Tok<'a> {
     /// An unquoted word: keyword, symbol name, number.
-    Word(String),
+    Word(Cow<'a, str>),
     /// A quoted string, escapes resolved, macros expanded.
-    Str(String),
+    Str(Cow<'a, str>),
     Op(Op),
+}
+
+impl Tok<'_> {
+    /// True for the unquoted word `w`.
+    pub fn is_word(&self, w: &str) -> bool {
+        matches!(self, Tok::Word(x) if x == w)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,56 +39,78 @@ pub enum Op {
     RParen,
 }
 
-/// The physical lines of one file.
-pub struct Lines {
-    lines: Vec<String>,
-    /// Index of the next line to read.
+/// The physical lines of one file, read without copying.
+pub struct Lines<'a> {
+    text: &'a str,
+    /// Byte offset of the next line.
     pos: usize,
+    /// Number of the next line (1-based).
+    lineno: u32,
 }
 
-impl Lines {
-    pub fn new(text: &str) -> Lines {
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Lines<'a> {
         Lines {
-            lines: text.lines().map(|l| l.to_string()).collect(),
+            text,
             pos: 0,
+            lineno: 1,
         }
+    }
+
+    /// The next physical line without its newline (and without a `\r` before it).
+    fn take_line(&mut self) -> Option<&'a str> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let rest = &self.text[self.pos..];
+        let (line, adv) = match memchr_nl(rest) {
+            Some(i) => (&rest[..i], i + 1),
+            None => (rest, rest.len()),
+        };
+        self.pos += adv;
+        self.lineno += 1;
+        Some(line.strip_suffix('\r').unwrap_or(line))
     }
 
     /// The next logical line, with its first line number; `\` at the end of
     /// a line joins the next one.
-    pub fn next_logical(&mut self) -> Option<(u32, String)> {
-        if self.pos >= self.lines.len() {
-            return None;
-        }
-        let first = self.pos as u32 + 1;
-        let mut out = String::new();
-        while self.pos < self.lines.len() {
-            let line = &self.lines[self.pos];
-            self.pos += 1;
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if let Some(stripped) = line.strip_suffix('\\') {
-                out.push_str(stripped);
-                continue;
+    pub fn next_logical(&mut self) -> Option<(u32, Cow<'a, str>)> {
+        let first = self.lineno;
+        let line = self.take_line()?;
+        let Some(stripped) = line.strip_suffix('\\') else {
+            return Some((first, Cow::Borrowed(line)));
+        };
+        let mut out = stripped.to_string();
+        while let Some(next) = self.take_line() {
+            match next.strip_suffix('\\') {
+                Some(s) => out.push_str(s),
+                None => {
+                    out.push_str(next);
+                    break;
+                }
             }
-            out.push_str(line);
-            break;
         }
-        Some((first, out))
+        Some((first, Cow::Owned(out)))
     }
 
     /// Peeks at the next physical line.
-    pub fn peek_raw(&self) -> Option<&str> {
-        self.lines.get(self.pos).map(|s| s.as_str())
+    pub fn peek_raw(&self) -> Option<&'a str> {
+        let mut copy = Lines {
+            text: self.text,
+            pos: self.pos,
+            lineno: self.lineno,
+        };
+        copy.take_line()
     }
 
     /// Consumes the next physical line.
-    pub fn next_raw(&mut self) -> Option<String> {
-        let l = self.lines.get(self.pos).cloned();
-        if l.is_some() {
-            self.pos += 1;
-        }
-        l
+    pub fn next_raw(&mut self) -> Option<&'a str> {
+        self.take_line()
     }
+}
+
+fn memchr_nl(s: &str) -> Option<usize> {
+    memchr::memchr(b'\n', s.as_bytes())
 }
 
 /// Width of leading blanks, tabs counting to the next multiple of 8.
@@ -138,13 +169,29 @@ pub fn read_help(lines: &mut Lines) -> String {
     text
 }
 
+/// Bytes that may appear in an unquoted word.
+const WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'/' || c == b'.';
+        i += 1;
+    }
+    t
+};
+
 fn is_word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.')
+    (c as u32) < 256 && WORD[c as usize]
 }
 
 /// Tokenizes one logical statement line. `macros` is `None` for legacy
 /// (kconfig <= 4.17) trees, where `$(` has no special meaning.
-pub fn tokenize(line: &str, loc: &Loc, mut macros: Option<&mut Macros>) -> Result<Vec<Tok>> {
+pub fn tokenize<'a>(
+    line: &'a str,
+    loc: &Loc,
+    mut macros: Option<&mut Macros>,
+) -> Result<Vec<Tok<'a>>> {
     let mut toks = Vec::new();
     let b = line.as_bytes();
     let mut i = 0;
@@ -228,15 +275,18 @@ pub fn tokenize(line: &str, loc: &Loc, mut macros: Option<&mut Macros>) -> Resul
 }
 
 /// A word, possibly containing `$(...)` references (expanded when `macros` is given).
-fn read_word(
-    line: &str,
+fn read_word<'a>(
+    line: &'a str,
     start: usize,
     loc: &Loc,
     macros: Option<&mut Macros>,
-) -> Result<(String, usize)> {
+) -> Result<(Cow<'a, str>, usize)> {
     let b = line.as_bytes();
     let mut i = start;
     let mut has_macro = false;
+    while i < b.len() && WORD[b[i] as usize] {
+        i += 1;
+    }
     while i < b.len() {
         let c = b[i] as char;
         if c == '$' && b.get(i + 1) == Some(&b'(') && macros.is_some() {
@@ -254,22 +304,31 @@ fn read_word(
     let word = match macros {
         Some(m) if has_macro => {
             m.loc = Some(loc.clone());
-            m.expand(raw)?
+            Cow::Owned(m.expand(raw)?)
         }
-        _ => raw.to_string(),
+        _ => Cow::Borrowed(raw),
     };
     Ok((word, i))
 }
 
 /// A quoted string starting at `start` (which holds the quote).
-fn read_string(
-    line: &str,
+fn read_string<'a>(
+    line: &'a str,
     start: usize,
     loc: &Loc,
     mut macros: Option<&mut Macros>,
-) -> Result<(String, usize)> {
+) -> Result<(Cow<'a, str>, usize)> {
     let b = line.as_bytes();
     let quote = b[start];
+    // Fast path: no escapes or macros before the closing quote.
+    if let Some(end) =
+        line[start + 1..].find(|c: char| c as u32 == quote as u32 || c == '\\' || c == '$')
+    {
+        let end = start + 1 + end;
+        if b[end] == quote {
+            return Ok((Cow::Borrowed(&line[start + 1..end]), end + 1));
+        }
+    }
     let mut out = String::new();
     let mut i = start + 1;
     let mut seg_start = i;
@@ -277,7 +336,7 @@ fn read_string(
         let c = b[i];
         if c == quote {
             out.push_str(&line[seg_start..i]);
-            return Ok((out, i + 1));
+            return Ok((Cow::Owned(out), i + 1));
         }
         if c == b'\\' {
             out.push_str(&line[seg_start..i]);
@@ -316,7 +375,7 @@ fn read_string(
 mod tests {
     use super::*;
 
-    fn toks(s: &str) -> Vec<Tok> {
+    fn toks(s: &str) -> Vec<Tok<'_>> {
         tokenize(s, &Loc::new("t", 1), None).unwrap()
     }
 
@@ -371,7 +430,10 @@ mod tests {
     #[test]
     fn continuation() {
         let mut l = Lines::new("depends on A && \\\n   B\nX\n");
-        assert_eq!(l.next_logical(), Some((1, "depends on A &&    B".into())));
-        assert_eq!(l.next_logical(), Some((3, "X".into())));
+        assert_eq!(
+            l.next_logical(),
+            Some((1, Cow::Borrowed("depends on A &&    B")))
+        );
+        assert_eq!(l.next_logical(), Some((3, Cow::Borrowed("X"))));
     }
 }

@@ -17,6 +17,7 @@ mod lexer;
 mod macros;
 mod menu;
 mod parser;
+mod prefetch;
 mod snapshot;
 mod tree;
 mod tri;

@@ -8,6 +8,7 @@ use super::error::{Error, Loc, Result, Warning};
 use super::expr::{CmpOp, Expr};
 use super::lexer::{read_help, tokenize, Lines, Op, Tok};
 use super::macros::{Flavor, Macros};
+use super::prefetch::{read_file, FileData, Prefetcher};
 use super::tree::{
     DefaultProp, MenuId, MenuKind, MenuNode, Prompt, RangeProp, ReverseProp, SymId, SymType, Tree,
     ROOT_MENU,
@@ -56,7 +57,8 @@ struct Block {
     loc: Loc,
 }
 
-pub(crate) struct Parser {
+pub(crate) struct Parser<'p> {
+    prefetch: &'p Prefetcher,
     pub tree: Tree,
     macros: Macros,
     legacy: bool,
@@ -65,8 +67,8 @@ pub(crate) struct Parser {
     blocks: Vec<Block>,
     /// The entry that attribute lines apply to.
     current: Option<MenuId>,
-    /// Files being read (to detect recursive inclusion).
-    stack: Vec<FileKey>,
+    /// Files being read, as (device, inode), to detect recursive inclusion.
+    stack: Vec<(u64, u64)>,
 }
 
 const KEYWORDS: &[&str] = &[
@@ -118,14 +120,14 @@ pub fn parse(path: &Path, opts: &LoadOptions) -> Result<(Tree, Macros)> {
         .clone()
         .or_else(|| std::env::var_os("srctree").map(PathBuf::from));
     let top_loc = Loc::new(path.display().to_string(), 0);
-    let resolved = resolve(&base_dir, srctree.as_deref(), path).ok_or_else(|| {
+    let pf = Prefetcher::new(base_dir.clone());
+    let (resolved, (text, ident)) = open_source(&pf, &base_dir, srctree.as_deref(), path)?.ok_or_else(|| {
         Error::MissingSource {
             loc: top_loc.clone(),
             path: path.display().to_string(),
             hint: "give the path of the top Kconfig file (relative paths resolve against the current directory, then $srctree)".into(),
         }
     })?;
-    let text = read_text(&resolved)?;
     let legacy = match opts.legacy {
         Some(l) => l,
         None => match std::env::var("BBSDK_KCONFIG_DIALECT").as_deref() {
@@ -135,6 +137,7 @@ pub fn parse(path: &Path, opts: &LoadOptions) -> Result<(Tree, Macros)> {
         },
     };
     let mut p = Parser {
+        prefetch: &pf,
         tree: Tree::new(Loc::new(path.display().to_string(), 1)),
         macros: Macros::new(),
         legacy,
@@ -145,8 +148,13 @@ pub fn parse(path: &Path, opts: &LoadOptions) -> Result<(Tree, Macros)> {
         stack: Vec::new(),
     };
     p.tree.legacy = legacy;
-    let key = file_key(&resolved);
-    p.parse_file(&resolved, key, &path.display().to_string(), &text)?;
+    let display = path.display().to_string();
+    std::thread::scope(|s| {
+        s.spawn(|| pf.work());
+        let r = p.parse_file(&resolved, ident, &display, &text);
+        pf.close();
+        r
+    })?;
     Ok((p.tree, p.macros))
 }
 
@@ -162,54 +170,60 @@ fn detect_legacy(text: &str) -> bool {
     })
 }
 
-fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+/// Reads a Kconfig file; returns its text and its (device, inode) identity.
+fn read_text(path: &Path) -> Result<FileData> {
+    read_file(path).map_err(|e| Error::io(path, e))
 }
 
-fn resolve(base: &Path, srctree: Option<&Path>, path: &Path) -> Option<PathBuf> {
-    if path.is_absolute() {
-        return path.is_file().then(|| path.to_path_buf());
-    }
-    let p = base.join(path);
-    if p.is_file() {
-        return Some(p);
-    }
-    let s = srctree?.join(path);
-    s.is_file().then_some(s)
-}
-
-/// What identifies a file for recursive-inclusion checks: its device and
-/// inode where there are such (one `stat`, where canonicalizing a path
-/// costs a `readlink` per component), else the canonical path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum FileKey {
-    #[cfg(unix)]
-    Inode(u64, u64),
-    Path(PathBuf),
-}
-
-fn file_key(path: &Path) -> FileKey {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let Ok(m) = std::fs::metadata(path) {
-            return FileKey::Inode(m.dev(), m.ino());
+/// Finds and reads a sourced file as kconfig does: as given (relative to
+/// `base`), then under `$srctree`. One open per candidate, no extra stat.
+fn open_source(
+    pf: &Prefetcher,
+    base: &Path,
+    srctree: Option<&Path>,
+    path: &Path,
+) -> Result<Option<(PathBuf, FileData)>> {
+    let mut candidates = vec![base.join(path)];
+    if !path.is_absolute() {
+        if let Some(s) = srctree {
+            candidates.push(s.join(path));
         }
     }
-    FileKey::Path(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()))
+    for c in candidates {
+        let r = match pf.take(&c) {
+            Some(r) => r.map_err(|e| Error::io(&c, e)),
+            None => {
+                let r = read_text(&c);
+                if let Ok((text, _)) = &r {
+                    pf.submit_sources_of(&c, text);
+                }
+                r
+            }
+        };
+        match r {
+            Ok(data) => return Ok(Some((c, data))),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                continue
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
 }
 
 fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-impl Parser {
-    fn parse_file(&mut self, path: &Path, key: FileKey, display: &str, text: &str) -> Result<()> {
-        self.stack.push(key);
+impl Parser<'_> {
+    fn parse_file(
+        &mut self,
+        path: &Path,
+        ident: (u64, u64),
+        display: &str,
+        text: &str,
+    ) -> Result<()> {
+        self.stack.push(ident);
         self.tree.files.push(path.to_path_buf());
         let file: Arc<str> = Arc::from(display);
         let depth = self.blocks.len();
@@ -253,10 +267,10 @@ impl Parser {
             return Ok(());
         }
         // Help text follows its keyword raw, before any tokenizing.
-        let first_word: String = trimmed
-            .chars()
-            .take_while(|c| !c.is_whitespace() && *c != '#')
-            .collect();
+        let first_word = trimmed
+            .split(|c: char| c.is_whitespace() || c == '#')
+            .next()
+            .unwrap_or("");
         if first_word == "help" || first_word == "---help---" {
             let Some(menu) = self.current else {
                 return Err(Error::syntax(loc, "help text outside of an entry"));
@@ -295,7 +309,7 @@ impl Parser {
             return Ok(());
         };
         let kw = match first {
-            Tok::Word(w) => w.clone(),
+            Tok::Word(w) => w.to_string(),
             _ => {
                 return Err(Error::syntax_hint(
                     loc,
@@ -352,7 +366,7 @@ impl Parser {
 
     fn symbol_name(&self, args: &[Tok], loc: &Loc, what: &str) -> Result<String> {
         match args {
-            [Tok::Word(w)] if !w.is_empty() => Ok(w.clone()),
+            [Tok::Word(w)] if !w.is_empty() => Ok(w.to_string()),
             [] => Err(Error::syntax_hint(
                 loc,
                 format!("'{what}' needs a symbol name"),
@@ -503,8 +517,8 @@ impl Parser {
 
     fn one_string(&self, args: &[Tok], loc: &Loc, what: &str) -> Result<String> {
         match args {
-            [Tok::Str(s)] => Ok(s.clone()),
-            [Tok::Word(w)] => Ok(w.clone()),
+            [Tok::Str(s)] => Ok(s.to_string()),
+            [Tok::Word(w)] => Ok(w.to_string()),
             _ => Err(Error::syntax_hint(
                 loc,
                 format!("'{what}' needs one quoted text"),
@@ -523,7 +537,7 @@ impl Parser {
         } else {
             self.base_dir.clone()
         };
-        let mut found: Vec<(PathBuf, String)> = Vec::new();
+        let mut found: Vec<(PathBuf, String, Option<FileData>)> = Vec::new();
         if is_glob(&name) {
             let mut pats = vec![base.join(&name)];
             if !relative && !Path::new(&name).is_absolute() {
@@ -544,7 +558,7 @@ impl Parser {
                         .into_iter()
                         .map(|p| {
                             let d = display_path(&self.base_dir, &p);
-                            (p, d)
+                            (p, d, None)
                         })
                         .collect();
                     break;
@@ -552,19 +566,18 @@ impl Parser {
             }
         } else {
             let p = Path::new(&name);
-            let hit = if relative {
-                let q = base.join(p);
-                q.is_file().then_some(q)
+            let srctree = if relative {
+                None
             } else {
-                resolve(&base, self.srctree.as_deref(), p)
+                self.srctree.as_deref()
             };
-            if let Some(h) = hit {
+            if let Some((h, data)) = open_source(self.prefetch, &base, srctree, p)? {
                 let d = if relative {
                     display_path(&self.base_dir, &h)
                 } else {
                     name.clone()
                 };
-                found.push((h, d));
+                found.push((h, d, Some(data)));
             }
         }
         if found.is_empty() {
@@ -598,19 +611,24 @@ impl Parser {
                 hint,
             });
         }
-        for (p, display) in found {
-            let key = file_key(&p);
-            if self.stack.contains(&key) {
+        for (p, display, read) in found {
+            let (text, ident) = match read {
+                Some(r) => r,
+                None => {
+                    let r = read_text(&p)?;
+                    self.prefetch.submit_sources_of(&p, &r.0);
+                    r
+                }
+            };
+            if self.stack.contains(&ident) {
                 return Err(Error::syntax_hint(
                     loc,
                     format!("recursive inclusion of {display}"),
                     "a file must not source itself, directly or through others",
                 ));
             }
-            let text = read_text(&p)?;
-            let saved = self.current.take();
-            self.parse_file(&p, key, &display, &text)?;
-            self.current = saved.filter(|_| false);
+            self.current = None;
+            self.parse_file(&p, ident, &display, &text)?;
         }
         Ok(())
     }
@@ -704,11 +722,12 @@ impl Parser {
     }
 
     /// Splits `... if EXPR` into the part before `if` and the condition.
-    fn split_if<'a>(&mut self, args: &'a [Tok], loc: &Loc) -> Result<(&'a [Tok], Option<Expr>)> {
-        match args
-            .iter()
-            .position(|t| matches!(t, Tok::Word(w) if w == "if"))
-        {
+    fn split_if<'a, 't>(
+        &mut self,
+        args: &'a [Tok<'t>],
+        loc: &Loc,
+    ) -> Result<(&'a [Tok<'t>], Option<Expr>)> {
+        match args.iter().position(|t| t.is_word("if")) {
             Some(i) => {
                 if i + 1 >= args.len() {
                     return Err(Error::syntax_hint(
@@ -739,7 +758,7 @@ impl Parser {
                 let (rest, cond) = self.split_if(args, loc)?;
                 match rest {
                     [] => {}
-                    [Tok::Str(t)] => self.add_prompt(m, t.clone(), cond, loc),
+                    [Tok::Str(t)] => self.add_prompt(m, t.to_string(), cond, loc),
                     _ => return Err(Error::syntax_hint(loc, format!("invalid prompt after '{kw}'"), format!("write {kw} \"prompt\" [if EXPR]"))),
                 }
                 Ok(())
@@ -759,7 +778,7 @@ impl Parser {
                 let (rest, cond) = self.split_if(args, loc)?;
                 match rest {
                     [Tok::Str(t)] => {
-                        self.add_prompt(m, t.clone(), cond, loc);
+                        self.add_prompt(m, t.to_string(), cond, loc);
                         Ok(())
                     }
                     _ => Err(Error::syntax_hint(loc, "'prompt' needs a quoted text", "write prompt \"text\" [if EXPR]")),
@@ -768,7 +787,7 @@ impl Parser {
             "depends" => {
                 let m = self.entry_or_err(kw, loc)?;
                 let rest = match args.first() {
-                    Some(Tok::Word(w)) if w == "on" => &args[1..],
+                    Some(t) if t.is_word("on") => &args[1..],
                     _ => return Err(Error::syntax_hint(loc, "'depends' must be followed by 'on'", "write 'depends on EXPR'")),
                 };
                 if rest.is_empty() {
@@ -785,7 +804,7 @@ impl Parser {
                     return Err(Error::syntax(loc, "'visible if' is only allowed in a menu"));
                 }
                 let rest = match args.first() {
-                    Some(Tok::Word(w)) if w == "if" => &args[1..],
+                    Some(t) if t.is_word("if") => &args[1..],
                     _ => return Err(Error::syntax_hint(loc, "'visible' must be followed by 'if'", "write 'visible if EXPR'")),
                 };
                 let e = self.expr(rest, loc)?;
@@ -873,11 +892,12 @@ impl Parser {
         let (m, s) = self.current_sym("option", loc)?;
         match args {
             [Tok::Word(w), Tok::Op(Op::Eq), Tok::Str(v)] if w == "env" => {
+                let v = v.to_string();
                 let sym = &mut self.tree.syms[s];
                 sym.env = Some(v.clone());
                 sym.no_write = true;
-                let val = std::env::var(v).ok();
-                if !self.tree.env_used.iter().any(|(n, _)| n == v) {
+                let val = std::env::var(&v).ok();
+                if !self.tree.env_used.iter().any(|(n, _)| *n == v) {
                     self.tree.env_used.push((v.clone(), val.clone()));
                 }
                 match val {

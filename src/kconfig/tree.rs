@@ -1,7 +1,7 @@
 //! The parsed Kconfig tree: symbols, their properties and the menu structure.
 //! Built once by the parser and the menu builder; read-only afterwards.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 
 use super::error::{Loc, Warning};
@@ -198,8 +198,8 @@ impl Tree {
         let mut t = Tree {
             syms: Vec::new(),
             menus: Vec::new(),
-            by_name: HashMap::new(),
-            consts: HashMap::new(),
+            by_name: HashMap::default(),
+            consts: HashMap::default(),
             modules: None,
             defconfig_list: None,
             files: Vec::new(),

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs every host package bbsdk and its tests need, enables Debian source
+# packages (a fetch mirror), and registers qemu-user with binfmt_misc so
+# aarch64/armv7 binaries (and the processes they start) run transparently.
+#
+# Idempotent and quick when everything is in place. Needs root on Debian 12.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+packages=(
+    # builds and the Kconfig/menuconfig tests
+    build-essential bc bison flex cpio rsync patch file tmux
+    # archives
+    bzip2 xz-utils zstd unzip
+    # cross toolchains and foreign-binary execution
+    gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf musl-tools qemu-user-static binfmt-support
+    # running and checking images
+    bubblewrap runc umoci skopeo
+    # benchmarks
+    hyperfine
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-host.sh: needs root (apt-get, binfmt_misc)" >&2
+    exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup-host.sh: installing ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+"$here/setup-debian-src.sh"
+
+# binfmt_misc: mount it if needed and register qemu for aarch64 and arm with
+# the F flag (the interpreter is opened at registration, so it also works
+# inside bwrap/runc containers).
+bm=/proc/sys/fs/binfmt_misc
+if [ ! -e "$bm/register" ]; then
+    mount -t binfmt_misc binfmt_misc "$bm" 2>/dev/null || true
+fi
+if [ -w "$bm/register" ]; then
+    for arch in aarch64 arm; do
+        conf=/usr/lib/binfmt.d/qemu-$arch.conf
+        [ -e "$bm/qemu-$arch" ] && continue
+        if [ -f "$conf" ]; then
+            grep -v '^#' "$conf" | grep . > "$bm/register" || echo "setup-host.sh: could not register $conf" >&2
+        fi
+    done
+else
+    echo "setup-host.sh: binfmt_misc is not writable here; foreign binaries run only through qemu-*-static directly" >&2
+fi
+echo "setup-host.sh: host ready"
