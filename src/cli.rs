@@ -33,10 +33,12 @@ enum Command {
         config: Option<PathBuf>,
         /// The top Kconfig file; relative `source` paths resolve against the current directory, then $srctree.
         kconfig_file: PathBuf,
-        /// defconfig FILE | savedefconfig FILE | olddefconfig | oldconfig | alldefconfig | allnoconfig | allyesconfig | allmodconfig | randconfig | listnewconfig
+        /// menuconfig | defconfig FILE | savedefconfig FILE | olddefconfig | oldconfig | alldefconfig | allnoconfig | allyesconfig | allmodconfig | randconfig | listnewconfig
         action: String,
         arg: Option<String>,
     },
+    /// Edit the output directory's .config in a terminal menu.
+    Menuconfig,
     /// Load a defconfig file into the output directory's .config.
     Defconfig { file: PathBuf },
     /// Write the minimal defconfig (default: back to the defconfig last loaded).
@@ -91,6 +93,19 @@ fn done(r: crate::kconfig::Result<Outcome>) -> ExitCode {
     }
 }
 
+fn menu_done(r: anyhow::Result<crate::tui::Exit>) -> ExitCode {
+    match r {
+        Ok(e) => {
+            eprint!("{}", crate::tui::exit_message(&e));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn fail(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::FAILURE
@@ -119,6 +134,14 @@ pub fn main() -> ExitCode {
             action,
             arg,
         } => {
+            let config = config.unwrap_or_else(frontend::default_config_path);
+            if action == "menuconfig" {
+                if arg.is_some() {
+                    eprintln!("error: 'menuconfig' takes no argument");
+                    return ExitCode::from(2);
+                }
+                return menu_done(crate::tui::run_kconfig(&kconfig_file, &config));
+            }
             let action = match Action::parse(&action, arg.as_deref()) {
                 Ok(a) => a,
                 Err(e) => {
@@ -128,12 +151,17 @@ pub fn main() -> ExitCode {
             };
             done(frontend::run(&Request {
                 kconfig: kconfig_file,
-                config: config.unwrap_or_else(frontend::default_config_path),
+                config,
                 action,
                 load: LoadOptions::default(),
                 prefix: None,
             }))
         }
+        Command::Menuconfig => menu_done(
+            paths()
+                .map_err(anyhow::Error::from)
+                .and_then(|p| crate::tui::run_bbsdk(&p)),
+        ),
         Command::Defconfig { file } => {
             done(paths().and_then(|p| defconfig::apply_defconfig(&p, &file.to_string_lossy())))
         }

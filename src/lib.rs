@@ -12,3 +12,4 @@ pub mod project;
 pub mod rootfs;
 pub mod target;
 pub mod toolchain;
+pub mod tui;

@@ -186,6 +186,27 @@ fn finalize_child(tree: &mut Tree, parent: MenuId, idx: usize) {
         tree.menus[m].parent = Some(c);
     }
     tree.menus[c].children = moved;
+    // As kconfig does after building the submenu: `if` blocks (and other
+    // prompt-less entries) that moved under the symbol are flattened too.
+    flatten_promptless(tree, c);
+}
+
+/// Splices the children of prompt-less entries (`if` blocks) into `parent`.
+fn flatten_promptless(tree: &mut Tree, parent: MenuId) {
+    let mut i = 0;
+    while i < tree.menus[parent].children.len() {
+        let c = tree.menus[parent].children[i];
+        if !tree.menus[c].children.is_empty() && tree.menus[c].prompt.is_none() {
+            let kids = std::mem::take(&mut tree.menus[c].children);
+            for &k in &kids {
+                tree.menus[k].parent = Some(parent);
+            }
+            let tail: Vec<MenuId> = tree.menus[parent].children.drain(i + 1..).collect();
+            tree.menus[parent].children.extend(kids);
+            tree.menus[parent].children.extend(tail);
+        }
+        i += 1;
+    }
 }
 
 fn check_choices(tree: &mut Tree) {

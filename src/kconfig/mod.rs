@@ -10,6 +10,7 @@ mod conf;
 mod confdata;
 mod error;
 mod eval;
+pub mod explain;
 mod expr;
 pub mod frontend;
 mod lexer;
@@ -17,6 +18,7 @@ mod macros;
 mod menu;
 mod parser;
 mod prefetch;
+mod snapshot;
 mod tree;
 mod tri;
 
@@ -29,6 +31,7 @@ pub use error::{Error, Loc, Result, Warning};
 pub use eval::{default_prefix, Config};
 pub use expr::{CmpOp, Expr};
 pub use parser::LoadOptions;
+pub use snapshot::UserSnapshot;
 pub use tree::{
     DefaultProp, MenuId, MenuKind, MenuNode, Prompt, RangeProp, ReverseProp, SymId, SymType,
     Symbol, Tree, ROOT_MENU,
