@@ -6,18 +6,15 @@
 //!
 //! The plan has `libgreet`, `host-libgreet`, `hello`, `motd`, `lonely`.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+
 use std::time::Instant;
 
-use bbsdk::build::{
-    self, BuildError, BuildSettings, Executor, OutputLock, Report, Step, ToolchainEnv,
-};
-use bbsdk::fetch::{FetchOptions, Fetcher, Mirrors};
+use bbsdk::build::{self, BuildError, Executor, OutputLock, Step, ToolchainEnv};
 use bbsdk::package::Registry;
-use bbsdk::plan::{plan, Plan, PlanInput};
-use bbsdk::target::Target;
+use bbsdk::plan::Plan;
+
+use common::{read, run, sorted, World};
 
 const LIB_CONFIGURE: &str = r#"#!/bin/sh
 # A hand-written configure: --prefix, --host, --build, --enable-loud; writes Makefile.
@@ -91,205 +88,69 @@ install: hello
 ";
 const HELLO_C: &str = "#include <stdio.h>\n#include <greet.h>\n#ifdef SHOUT\n#define END \"!\"\n#else\n#define END \"\"\n#endif\nint main(void)\n{\n\tprintf(\"%s from hello%s\\n\", greeting(), END);\n\treturn 0;\n}\n";
 
-/// One test's world: recipes, a source mirror, download and cache
-/// directories and an output directory, all in a temporary directory.
-struct World {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    packages: PathBuf,
-    mirror: PathBuf,
-    cache: PathBuf,
-    out: PathBuf,
-    fetcher: Fetcher,
+fn world() -> World {
+    let w = World::empty();
+    let lib = w.source(
+        "libgreet-1.0",
+        &[
+            ("configure", LIB_CONFIGURE, 0o755),
+            ("Makefile.in", LIB_MAKEFILE_IN, 0o644),
+            ("greet.h", LIB_H, 0o644),
+            ("greet.c", LIB_C, 0o644),
+            ("tool.c", LIB_TOOL, 0o644),
+        ],
+    );
+    w.recipe(
+        "libgreet",
+        &format!(
+            "variants = [\"target\", \"host\"]\n{lib}\n[build]\nsystem = \"autotools\"\n\n[build.options]\nBBSDK_PACKAGE_LIBGREET_LOUD = [\"--enable-loud\"]\n"
+        ),
+    );
+    w.file("libgreet/0001-patched-greeting.patch", LIB_PATCH);
+    let hello = w.source(
+        "hello-1.0",
+        &[
+            ("Makefile", HELLO_MAKEFILE, 0o644),
+            ("hello.c", HELLO_C, 0o644),
+        ],
+    );
+    w.recipe(
+        "hello",
+        &format!(
+            "{hello}\n[dependencies]\nbuild = [\"libgreet\"]\n\n[build]\nsystem = \"make\"\n\n[build.options]\nBBSDK_PACKAGE_HELLO_SHOUT = [\"EXTRA=-DSHOUT\"]\n"
+        ),
+    );
+    w.recipe(
+        "motd",
+        "[dependencies]\nbuild = [\"host-libgreet\"]\n\n[build]\nsystem = \"generic\"\n\n[build.steps]\nbuild = \"greet-tool > motd.txt\"\ninstall_target = \"install -D -m 644 motd.txt \\\"$TARGET_DIR/etc/motd\\\"\"\n",
+    );
+    w.recipe(
+        "lonely",
+        "[build]\nsystem = \"generic\"\n\n[build.steps]\ninstall_target = \"mkdir -p \\\"$TARGET_DIR/etc\\\" && echo lonely > \\\"$TARGET_DIR/etc/lonely\\\"\"\n",
+    );
+    w
 }
 
-fn tar_gz(path: &Path, top: &str, files: &[(&str, &str, u32)]) -> String {
-    let f = std::fs::File::create(path).unwrap();
-    let gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
-    for (name, body, mode) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(*mode);
-        h.set_mtime(1_700_000_000);
-        h.set_cksum();
-        tar.append_data(&mut h, format!("{top}/{name}"), body.as_bytes())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap();
-    bbsdk::fetch::sha256_file(path).unwrap()
-}
-
-impl World {
-    fn new() -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().to_path_buf();
-        let packages = root.join("package");
-        let mirror = root.join("mirror");
-        std::fs::create_dir_all(&mirror).unwrap();
-        let fetcher = Fetcher::with_options(
-            root.join("dl"),
-            Mirrors {
-                debian: false,
-                ..Mirrors::default()
-            },
-            FetchOptions {
-                progress: false,
-                ..FetchOptions::default()
-            },
-        )
-        .unwrap();
-        let w = World {
-            packages,
-            mirror,
-            cache: root.join("cache"),
-            out: root.join("out"),
-            root,
-            fetcher,
-            _tmp: tmp,
-        };
-        let lib = w.source(
-            "libgreet-1.0",
-            &[
-                ("configure", LIB_CONFIGURE, 0o755),
-                ("Makefile.in", LIB_MAKEFILE_IN, 0o644),
-                ("greet.h", LIB_H, 0o644),
-                ("greet.c", LIB_C, 0o644),
-                ("tool.c", LIB_TOOL, 0o644),
-            ],
-        );
-        w.recipe(
-            "libgreet",
-            &format!(
-                "variants = [\"target\", \"host\"]\n{lib}\n[build]\nsystem = \"autotools\"\n\n[build.options]\nBBSDK_PACKAGE_LIBGREET_LOUD = [\"--enable-loud\"]\n"
-            ),
-        );
-        w.file("libgreet/0001-patched-greeting.patch", LIB_PATCH);
-        let hello = w.source(
-            "hello-1.0",
-            &[
-                ("Makefile", HELLO_MAKEFILE, 0o644),
-                ("hello.c", HELLO_C, 0o644),
-            ],
-        );
-        w.recipe(
-            "hello",
-            &format!(
-                "{hello}\n[dependencies]\nbuild = [\"libgreet\"]\n\n[build]\nsystem = \"make\"\n\n[build.options]\nBBSDK_PACKAGE_HELLO_SHOUT = [\"EXTRA=-DSHOUT\"]\n"
-            ),
-        );
-        w.recipe(
-            "motd",
-            "[dependencies]\nbuild = [\"host-libgreet\"]\n\n[build]\nsystem = \"generic\"\n\n[build.steps]\nbuild = \"greet-tool > motd.txt\"\ninstall_target = \"install -D -m 644 motd.txt \\\"$TARGET_DIR/etc/motd\\\"\"\n",
-        );
-        w.recipe(
-            "lonely",
-            "[build]\nsystem = \"generic\"\n\n[build.steps]\ninstall_target = \"mkdir -p \\\"$TARGET_DIR/etc\\\" && echo lonely > \\\"$TARGET_DIR/etc/lonely\\\"\"\n",
-        );
-        w
-    }
-
-    /// Packs a source tarball into the mirror; returns its `[[source]]` table.
-    fn source(&self, top: &str, files: &[(&str, &str, u32)]) -> String {
-        let file = format!("{top}.tar.gz");
-        let path = self.mirror.join(&file);
-        let sum = tar_gz(&path, top, files);
-        format!(
-            "[[source]]\nfile = \"{file}\"\nurls = [\"file://{}\"]\nsha256 = \"{sum}\"\n",
-            path.display()
-        )
-    }
-
-    fn recipe(&self, name: &str, body: &str) {
-        self.file(
-            &format!("{name}/{name}.toml"),
-            &format!("name = \"{name}\"\nversion = \"1.0\"\nlicense = \"MIT\"\n{body}"),
-        );
-    }
-
-    fn file(&self, rel: &str, text: &str) {
-        let p = self.packages.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-
-    fn registry(&self) -> Registry {
-        Registry::scan(&self.packages).unwrap()
-    }
-
-    /// The plan of the selected packages (`hello`, `motd`, `lonely` by default) and options.
-    fn plan(&self, reg: &Registry, selected: &[&str], options: &[&str]) -> Plan {
-        let mut values = BTreeMap::new();
-        values.insert("BBSDK_ARCH_X86_64".to_string(), "y".to_string());
-        values.insert("BBSDK_LIBC_GLIBC".to_string(), "y".to_string());
-        for s in selected.iter().chain(options) {
-            values.insert(s.to_string(), "y".to_string());
-        }
-        let target = Target::from_values(&values).unwrap();
-        plan(PlanInput {
-            registry: reg,
-            values: &values,
-            target: &target,
-            toolchain_id: "host-gcc",
-            host_toolchain_id: "host-gcc",
-            top: &self.root,
-        })
-        .unwrap()
-    }
-
-    fn default_plan(&self, reg: &Registry) -> Plan {
-        self.plan(
-            reg,
-            &[
-                "BBSDK_PACKAGE_HELLO",
-                "BBSDK_PACKAGE_MOTD",
-                "BBSDK_PACKAGE_LONELY",
-            ],
-            &[],
-        )
-    }
-
-    fn settings(&self, out: &Path) -> BuildSettings {
-        let mut s = BuildSettings::new(out, ToolchainEnv::host_gcc().unwrap());
-        s.cache_dir = Some(self.cache.clone());
-        s.jobs = 2;
-        s.top = self.root.clone();
-        s.progress = false;
-        s
-    }
-
-    #[allow(clippy::result_large_err)] // the error carries the log's tail
-    fn build(&self, reg: &Registry, plan: &Plan) -> Result<Report, BuildError> {
-        Executor::new(self.settings(&self.out), reg, plan, &self.fetcher).build_all()
-    }
-}
-
-fn sorted(v: &[String]) -> Vec<&str> {
-    let mut v: Vec<&str> = v.iter().map(String::as_str).collect();
-    v.sort();
-    v
-}
-
-fn run(program: &Path) -> String {
-    let out = Command::new(program)
-        .env_clear()
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-    assert!(out.status.success(), "{}: {out:?}", program.display());
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+/// `hello`, `motd` and `lonely` selected.
+fn default_plan(w: &World, reg: &Registry) -> Plan {
+    w.plan(
+        reg,
+        &[
+            "BBSDK_PACKAGE_HELLO",
+            "BBSDK_PACKAGE_MOTD",
+            "BBSDK_PACKAGE_LONELY",
+        ],
+        &[],
+    )
 }
 
 const ALL: [&str; 5] = ["hello", "host-libgreet", "libgreet", "lonely", "motd"];
 
 #[test]
 fn builds_installs_logs_and_isolates_packages() {
-    let w = World::new();
+    let w = world();
     let reg = w.registry();
-    let p = w.default_plan(&reg);
+    let p = default_plan(&w, &reg);
     let r = w.build(&reg, &p).unwrap();
     assert_eq!(sorted(&r.built), ALL);
     assert!(r.from_cache.is_empty() && r.skipped.is_empty() && r.merged);
@@ -372,7 +233,7 @@ fn builds_installs_logs_and_isolates_packages() {
 
 #[test]
 fn failures_name_the_step_status_log_and_merge_nothing() {
-    let w = World::new();
+    let w = world();
     w.recipe(
         "broken",
         "[build]\nsystem = \"generic\"\n\n[build.steps]\nconfigure = \"echo configured\"\nbuild = \"for i in $(seq 1 30); do echo line $i; done; echo 'error: broken on purpose' >&2; exit 3\"\ninstall_target = \"true\"\n",
@@ -437,9 +298,9 @@ fn failures_name_the_step_status_log_and_merge_nothing() {
 
 #[test]
 fn a_second_build_does_nothing() {
-    let w = World::new();
+    let w = world();
     let reg = w.registry();
-    let p = w.default_plan(&reg);
+    let p = default_plan(&w, &reg);
     w.build(&reg, &p).unwrap();
     let t0 = Instant::now();
     let r = w.build(&reg, &p).unwrap();
@@ -457,9 +318,9 @@ fn a_second_build_does_nothing() {
 
 #[test]
 fn clean_then_build_comes_from_the_binary_cache() {
-    let w = World::new();
+    let w = world();
     let reg = w.registry();
-    let p = w.default_plan(&reg);
+    let p = default_plan(&w, &reg);
     w.build(&reg, &p).unwrap();
     std::fs::write(w.out.join(".config"), "BBSDK_ARCH_X86_64=y\n").unwrap();
     build::clean(&w.out).unwrap();
@@ -521,7 +382,7 @@ fn clean_then_build_comes_from_the_binary_cache() {
 
 #[test]
 fn an_identity_change_rebuilds_the_package_and_its_dependents() {
-    let w = World::new();
+    let w = world();
     let reg = w.registry();
     let base = [
         "BBSDK_PACKAGE_HELLO",
@@ -579,9 +440,9 @@ fn an_identity_change_rebuilds_the_package_and_its_dependents() {
 
 #[test]
 fn removing_a_package_removes_its_files() {
-    let w = World::new();
+    let w = world();
     let reg = w.registry();
-    w.build(&reg, &w.default_plan(&reg)).unwrap();
+    w.build(&reg, &default_plan(&w, &reg)).unwrap();
     assert!(w.out.join("target/etc/motd").is_file());
     let p = w.plan(&reg, &["BBSDK_PACKAGE_HELLO", "BBSDK_PACKAGE_LONELY"], &[]);
     let r = w.build(&reg, &p).unwrap();
@@ -603,7 +464,7 @@ fn removing_a_package_removes_its_files() {
 
 #[test]
 fn the_output_lock_stops_a_second_build() {
-    let w = World::new();
+    let w = world();
     let reg = w.registry();
     let p = w.plan(&reg, &["BBSDK_PACKAGE_LONELY"], &[]);
     let lock = OutputLock::acquire(&w.out).unwrap();
@@ -628,9 +489,9 @@ fn the_output_lock_stops_a_second_build() {
 
 #[test]
 fn rebuild_reconfigure_and_dirclean() {
-    let w = World::new();
+    let w = world();
     let reg = w.registry();
-    let p = w.default_plan(&reg);
+    let p = default_plan(&w, &reg);
     w.build(&reg, &p).unwrap();
     let exec = Executor::new(w.settings(&w.out), &reg, &p, &w.fetcher);
     let log = w.out.join("build/libgreet-1.0/build.log");
@@ -671,7 +532,7 @@ fn rebuild_reconfigure_and_dirclean() {
 
 #[test]
 fn builds_see_a_clean_documented_environment() {
-    let w = World::new();
+    let w = world();
     w.recipe(
         "envdump",
         "[dependencies]\nbuild = [\"libgreet\"]\n\n[build]\nsystem = \"generic\"\n\n[build.env]\nGREETING = \"from ${PKG_NAME}\"\n\n[build.steps]\ninstall_target = \"mkdir -p \\\"$TARGET_DIR\\\" && env | sort > \\\"$TARGET_DIR/env.txt\\\" && echo \\\"DESTDIR_IN_STEP=$DESTDIR\\\" >> \\\"$TARGET_DIR/env.txt\\\"\"\n",
