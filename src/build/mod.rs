@@ -354,11 +354,23 @@ impl<'a> Executor<'a> {
     fn run(&self, wanted: &[usize], forced: Option<(usize, Mode)>) -> Result<Report, BuildError> {
         let _lock = OutputLock::acquire(self.layout.output())?;
         let n = self.plan.nodes.len();
+        // Nodes listed by the manifest of the last merge are up to date
+        // without reading their stamps: every run that changes per-package
+        // outputs removes the manifest first (as dirclean does).
+        let manifest = tree::read_optional(&self.layout.manifest())
+            .ok()
+            .flatten()
+            .filter(|_| TREES.iter().all(|t| self.layout.output().join(t).is_dir()))
+            .unwrap_or_default();
+        let merged: BTreeMap<&str, &str> =
+            manifest.lines().filter_map(|l| l.split_once(' ')).collect();
         let mut current: Vec<bool> = self
             .plan
             .nodes
             .iter()
-            .map(|nd| self.up_to_date(nd))
+            .map(|nd| {
+                merged.get(nd.name.as_str()) == Some(&nd.identity.as_str()) || self.up_to_date(nd)
+            })
             .collect();
         let mut report = Report::default();
         let mut todo = Vec::new();
@@ -372,6 +384,10 @@ impl<'a> Executor<'a> {
             }
         }
         if !todo.is_empty() {
+            // From here on the merged directories may not match the manifest.
+            let mpath = self.layout.manifest();
+            tree::remove_all(&mpath)
+                .map_err(|e| BuildError::io("assembling the output directories", &mpath, e))?;
             let mut done = vec![false; n];
             for &i in wanted {
                 done[i] = current[i];
@@ -394,7 +410,7 @@ impl<'a> Executor<'a> {
             order(&mut report.from_cache);
         }
         let changed = !report.built.is_empty() || !report.from_cache.is_empty();
-        report.merged = self.merge_final(&current, changed)?;
+        report.merged = self.merge_final(&current, changed, &manifest)?;
         Ok(report)
     }
 
@@ -538,7 +554,7 @@ impl<'a> Executor<'a> {
     /// outputs of the planned packages that are up to date, in plan order,
     /// unless nothing changed since the last merge. Each tree is built
     /// beside the old one and swapped in by renames.
-    fn merge_final(&self, current: &[bool], changed: bool) -> Result<bool, BuildError> {
+    fn merge_final(&self, current: &[bool], changed: bool, old: &str) -> Result<bool, BuildError> {
         let merge_err =
             |p: &Path, e: io::Error| BuildError::io("assembling the output directories", p, e);
         let nodes: Vec<&Node> = self
@@ -557,13 +573,9 @@ impl<'a> Executor<'a> {
             manifest.push('\n');
         }
         let mpath = self.layout.manifest();
-        if !changed {
-            let old = tree::read_optional(&mpath).map_err(|e| merge_err(&mpath, e))?;
-            if old.as_deref() == Some(manifest.as_str())
-                && TREES.iter().all(|t| self.layout.output().join(t).is_dir())
-            {
-                return Ok(false);
-            }
+        // `old` is empty when the manifest is missing or a merged tree is.
+        if !changed && !old.is_empty() && old == manifest {
+            return Ok(false);
         }
         tree::remove_all(&mpath).map_err(|e| merge_err(&mpath, e))?;
         let out = self.layout.output();
