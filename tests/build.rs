@@ -8,6 +8,8 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::time::Instant;
 
 use bbsdk::build::{self, BuildError, Executor, OutputLock, Step, ToolchainEnv};
@@ -126,7 +128,8 @@ fn world() -> World {
     );
     w.recipe(
         "lonely",
-        "[build]\nsystem = \"generic\"\n\n[build.steps]\ninstall_target = \"mkdir -p \\\"$TARGET_DIR/etc\\\" && echo lonely > \\\"$TARGET_DIR/etc/lonely\\\"\"\n",
+        // Also a symlink and a read-only directory, which the cache must keep.
+        "[build]\nsystem = \"generic\"\n\n[build.steps]\ninstall_target = '''\ncd \"$TARGET_DIR\"\nmkdir -p etc usr/share/ro\necho lonely > etc/lonely\necho ro > usr/share/ro/file\nchmod 555 usr/share/ro\nln -s ro/file usr/share/link\n'''\n",
     );
     w
 }
@@ -339,6 +342,19 @@ fn clean_then_build_comes_from_the_binary_cache() {
         run(&w.out.join("host/bin/greet-tool")),
         "hello, patched world\n"
     );
+    let share = w.out.join("per-package/lonely/target/usr/share");
+    assert_eq!(
+        std::fs::read_link(share.join("link")).unwrap(),
+        Path::new("ro/file")
+    );
+    let mode = std::fs::metadata(share.join("ro"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o555);
+    let merged = std::fs::metadata(w.out.join("target/usr/share/ro")).unwrap();
+    assert_eq!(merged.permissions().mode() & 0o777, 0o555);
+    assert_eq!(read(&w.out.join("target/usr/share/link")), "ro\n");
     assert_eq!(
         read(&w.out.join("per-package/hello/files.txt")),
         "staging/usr/bin/hello\ntarget/usr/bin/hello\n"

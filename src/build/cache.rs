@@ -7,6 +7,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::layout::TREES;
@@ -122,6 +123,7 @@ fn unpack(file: File, dest: &Path, name: &str, identity: &str) -> Result<(), Str
     ar.set_preserve_mtime(true);
     ar.set_unpack_xattrs(false);
     let mut meta = None;
+    let mut dirs = Vec::new();
     for entry in ar.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let path = entry.path().map_err(|e| e.to_string())?.into_owned();
@@ -135,10 +137,25 @@ fn unpack(file: File, dest: &Path, name: &str, identity: &str) -> Result<(), Str
         if !top_ok {
             return Err(format!("unexpected entry {}", path.display()));
         }
+        if entry.header().entry_type() == tar::EntryType::Directory {
+            // Created writable; its mode is applied once its files are in
+            // (a read-only directory would refuse them).
+            if !path.components().all(|c| matches!(c, Component::Normal(_))) {
+                return Err(format!("entry {} points outside", path.display()));
+            }
+            let mode = entry.header().mode().map_err(|e| e.to_string())?;
+            fs::create_dir_all(dest.join(&path)).map_err(|e| e.to_string())?;
+            dirs.push((dest.join(&path), mode));
+            continue;
+        }
         let inside = entry.unpack_in(dest).map_err(|e| e.to_string())?;
         if !inside {
             return Err(format!("entry {} points outside", path.display()));
         }
+    }
+    for (dir, mode) in dirs.iter().rev() {
+        fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o7777))
+            .map_err(|e| e.to_string())?;
     }
     // Reading to the end checks the zstd frame is complete.
     let expected = format!("{FORMAT}\n{name}\n{identity}\n");

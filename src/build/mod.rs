@@ -533,9 +533,11 @@ impl<'a> Executor<'a> {
             }
             let node = &self.plan.nodes[d];
             let pp = self.layout.per_package(&node.name);
+            // Views stay writable: no `apply_modes`.
+            let mut modes = Vec::new();
             match node.variant {
-                Variant::Target => tree::link_tree(&pp.join("staging"), &staging)?,
-                Variant::Host => tree::link_tree(&pp.join("host"), &host)?,
+                Variant::Target => tree::link_tree(&pp.join("staging"), &staging, &mut modes)?,
+                Variant::Host => tree::link_tree(&pp.join("host"), &host, &mut modes)?,
             }
         }
         Ok(())
@@ -547,7 +549,8 @@ impl<'a> Executor<'a> {
         let _guard = self.host_merge.lock().unwrap_or_else(|p| p.into_inner());
         // The merged directories no longer match the manifest.
         tree::remove_all(&self.layout.manifest())?;
-        tree::link_tree(pp_host, &self.host_dir)
+        // Stays writable until the final merge: no `apply_modes`.
+        tree::link_tree(pp_host, &self.host_dir, &mut Vec::new())
     }
 
     /// Re-assembles `<output>/{staging,target,host}` from the per-package
@@ -585,10 +588,12 @@ impl<'a> Executor<'a> {
             let dest = out.join(t);
             tree::remove_all(&new).map_err(|e| merge_err(&new, e))?;
             std::fs::create_dir_all(&new).map_err(|e| merge_err(&new, e))?;
+            let mut modes = Vec::new();
             for n in &nodes {
                 let src = self.layout.per_package(&n.name).join(t);
-                tree::link_tree(&src, &new).map_err(|e| merge_err(&src, e))?;
+                tree::link_tree(&src, &new, &mut modes).map_err(|e| merge_err(&src, e))?;
             }
+            tree::apply_modes(&modes).map_err(|e| merge_err(&new, e))?;
             tree::remove_all(&old).map_err(|e| merge_err(&old, e))?;
             if dest.exists() {
                 std::fs::rename(&dest, &old).map_err(|e| merge_err(&dest, e))?;

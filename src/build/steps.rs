@@ -526,8 +526,11 @@ impl Job<'_, '_> {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return Err(format!("could not be started: {e}")),
         };
-        let mut c = Command::new(&cmd.argv[0]);
-        c.args(&cmd.argv[1..])
+        let Some((program, args)) = cmd.argv.split_first() else {
+            return Err("could not be started: empty command".into());
+        };
+        let mut c = Command::new(program);
+        c.args(args)
             .current_dir(&cmd.cwd)
             .env_clear()
             .envs(env)

@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 /// are created, regular files hard-linked (copied when a link cannot be made,
 /// e.g. across file systems), symlinks re-created. An existing entry of `dst`
 /// with the same path is replaced: the tree linked last wins.
-pub(crate) fn link_tree(src: &Path, dst: &Path) -> io::Result<()> {
+///
+/// Directories are created owner-writable so that more trees can be linked
+/// in; those whose mode lacks owner rwx are pushed on `modes` for
+/// [`apply_modes`] once all trees are in.
+pub(crate) fn link_tree(src: &Path, dst: &Path, modes: &mut Vec<(PathBuf, u32)>) -> io::Result<()> {
     let meta = match fs::symlink_metadata(src) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -23,11 +27,11 @@ pub(crate) fn link_tree(src: &Path, dst: &Path) -> io::Result<()> {
             format!("{} is not a directory", src.display()),
         ));
     }
-    ensure_dir(dst, meta.mode())?;
-    link_dir(src, dst)
+    ensure_dir(dst, meta.mode(), modes)?;
+    link_dir(src, dst, modes)
 }
 
-fn link_dir(src: &Path, dst: &Path) -> io::Result<()> {
+fn link_dir(src: &Path, dst: &Path, modes: &mut Vec<(PathBuf, u32)>) -> io::Result<()> {
     for entry in fs::read_dir(src)? {
         let entry = entry?;
         let from = entry.path();
@@ -35,8 +39,8 @@ fn link_dir(src: &Path, dst: &Path) -> io::Result<()> {
         let ft = entry.file_type()?;
         if ft.is_dir() {
             let mode = entry.metadata()?.mode();
-            ensure_dir(&to, mode)?;
-            link_dir(&from, &to)?;
+            ensure_dir(&to, mode, modes)?;
+            link_dir(&from, &to, modes)?;
         } else {
             replace_with(&from, &to, ft.is_symlink())?;
         }
@@ -46,9 +50,16 @@ fn link_dir(src: &Path, dst: &Path) -> io::Result<()> {
 
 /// Makes `path` a directory (replacing a non-directory), owner-writable so
 /// that later trees can be merged into it.
-fn ensure_dir(path: &Path, mode: u32) -> io::Result<()> {
+fn ensure_dir(path: &Path, mode: u32, modes: &mut Vec<(PathBuf, u32)>) -> io::Result<()> {
+    if mode & 0o700 != 0o700 {
+        modes.push((path.to_path_buf(), mode & 0o7777));
+    }
     match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => return Ok(()),
+        Ok(m) if m.is_dir() && m.mode() & 0o700 == 0o700 => return Ok(()),
+        // A directory given its read-only mode by an earlier merge.
+        Ok(m) if m.is_dir() => {
+            return fs::set_permissions(path, fs::Permissions::from_mode(m.mode() | 0o700))
+        }
         Ok(_) => fs::remove_file(path)?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
@@ -72,6 +83,14 @@ fn replace_with(from: &Path, to: &Path, symlink: bool) -> io::Result<()> {
         return Ok(());
     }
     copy_file(from, to)
+}
+
+/// Gives the directories recorded by [`link_tree`] their modes, deepest first.
+pub(crate) fn apply_modes(modes: &[(PathBuf, u32)]) -> io::Result<()> {
+    for (dir, mode) in modes.iter().rev() {
+        fs::set_permissions(dir, fs::Permissions::from_mode(*mode))?;
+    }
+    Ok(())
 }
 
 /// Copies a regular file with its permissions and modification time.
