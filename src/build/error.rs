@@ -70,7 +70,7 @@ impl fmt::Display for Step {
 pub enum BuildError {
     /// Another process holds the output directory's lock.
     #[error(
-        "output directory {} is in use by another bbsdk{holder} (lock file {} is held)\n  hint: wait for the other build to finish, or build in another output directory (-O)",
+        "output directory {} is in use by another bbsdk process{holder}: lock file {} is held\n  hint: wait for the other build to finish, or build in another output directory (-O)",
         output.display(),
         lock.display()
     )]
