@@ -402,6 +402,9 @@ impl Job<'_, '_> {
     }
 
     fn fetch_and_extract(&self) -> Result<(), BuildError> {
+        if self.pkg.recipe.sources.is_empty() {
+            return Ok(());
+        }
         self.step(Step::Fetch);
         let mut archives = Vec::new();
         for s in &self.pkg.recipe.sources {
