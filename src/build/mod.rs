@@ -485,6 +485,19 @@ impl<'a> Executor<'a> {
                 }
             }
         });
+        if errors.is_empty() && !pending.is_empty() {
+            // Cannot happen with a plan's closure; never end silently.
+            let names: Vec<&str> = pending
+                .iter()
+                .map(|&i| self.plan.nodes[i].name.as_str())
+                .collect();
+            errors.push(BuildError::Recipe {
+                package: names.join(", "),
+                msg: "never became ready: a build dependency is outside this build".into(),
+                hint: "make the plan with plan::plan, whose nodes list their dependencies first"
+                    .into(),
+            });
+        }
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.remove(0)),
