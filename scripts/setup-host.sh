@@ -10,6 +10,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 packages=(
     # builds and the Kconfig/menuconfig tests
     build-essential bc bison flex cpio rsync patch file tmux
+    # the cmake and meson build infrastructures (tests/build_infra.rs)
+    cmake meson ninja-build
     # archives
     bzip2 xz-utils zstd unzip
     # cross toolchains and foreign-binary execution

@@ -1,4 +1,5 @@
 //! bbsdk: build small Linux root filesystems and container images from source.
+pub mod build;
 pub mod cli;
 pub mod defconfig;
 pub mod fetch;
