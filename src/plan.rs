@@ -115,6 +115,29 @@ pub enum PlanError {
     },
 }
 
+/// The dependencies of package `name`, as node names: a host tool's
+/// dependencies are host tools too (`host-foo` needs `host-zlib` where the
+/// recipe says `zlib`), as in Buildroot.
+fn dep_names(reg: &Registry, name: &str) -> Result<(Vec<String>, Vec<String>), PlanError> {
+    let (p, variant) = reg.resolve(name).map_err(PlanError::Dependency)?;
+    let map = |list: &[toml::Spanned<String>]| -> Vec<String> {
+        list.iter()
+            .map(|d| {
+                let d = d.get_ref();
+                if variant == Variant::Host && !d.starts_with("host-") {
+                    format!("host-{d}")
+                } else {
+                    d.clone()
+                }
+            })
+            .collect()
+    };
+    Ok((
+        map(&p.recipe.dependencies.build),
+        map(&p.recipe.dependencies.runtime),
+    ))
+}
+
 /// Makes the plan.
 pub fn plan(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     let reg = input.registry;
@@ -129,18 +152,16 @@ pub fn plan(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut stack: Vec<String> = wanted.iter().cloned().collect();
     while let Some(name) = stack.pop() {
         let (p, _) = reg.resolve(&name).map_err(PlanError::Dependency)?;
-        for d in p
-            .recipe
-            .dependencies
-            .build
-            .iter()
-            .chain(&p.recipe.dependencies.runtime)
-        {
-            let d = d.get_ref();
-            reg.resolve(d)
-                .map_err(|e| PlanError::Dependency(format!("{}: {e}", p.recipe_file.display())))?;
+        let (build, runtime) = dep_names(reg, &name)?;
+        for d in build.into_iter().chain(runtime) {
+            reg.resolve(&d).map_err(|e| {
+                PlanError::Dependency(format!(
+                    "{}: {e} (needed by {name})",
+                    p.recipe_file.display()
+                ))
+            })?;
             if wanted.insert(d.clone()) {
-                stack.push(d.clone());
+                stack.push(d);
             }
         }
     }
@@ -156,15 +177,11 @@ pub fn plan(input: PlanInput<'_>) -> Result<Plan, PlanError> {
         g.add_node(i);
     }
     for (i, name) in names.iter().enumerate() {
-        let (p, _) = reg.resolve(name).map_err(PlanError::Dependency)?;
-        for d in p
-            .recipe
-            .dependencies
-            .build
-            .iter()
-            .chain(&p.recipe.dependencies.runtime)
-        {
-            g.add_edge(id_of[d.get_ref().as_str()], i as u32, ());
+        let (build, runtime) = dep_names(reg, name)?;
+        for d in build.iter().chain(&runtime) {
+            if let Some(&j) = id_of.get(d.as_str()) {
+                g.add_edge(j, i as u32, ());
+            }
         }
     }
     let order = petgraph::algo::toposort(&g, None).map_err(|c| {
@@ -179,13 +196,14 @@ pub fn plan(input: PlanInput<'_>) -> Result<Plan, PlanError> {
         let (p, variant) = reg
             .resolve(names[i as usize])
             .map_err(PlanError::Dependency)?;
-        let deps = |list: &[toml::Spanned<String>]| -> Vec<usize> {
+        let (build, runtime) = dep_names(reg, names[i as usize])?;
+        let deps = |list: &[String]| -> Vec<usize> {
             list.iter()
-                .filter_map(|d| plan.index.get(d.get_ref()).copied())
+                .filter_map(|d| plan.index.get(d).copied())
                 .collect()
         };
-        let build_deps = deps(&p.recipe.dependencies.build);
-        let runtime_deps = deps(&p.recipe.dependencies.runtime);
+        let build_deps = deps(&build);
+        let runtime_deps = deps(&runtime);
         let symbols = package_symbols(p, input.values);
         let identity = identity(
             &input,

@@ -241,3 +241,33 @@ fn dependency_cycles_are_named() {
         "{e}"
     );
 }
+
+#[test]
+fn host_tools_depend_on_host_tools() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "zlib", &recipe("zlib", &[], ""));
+    write(d.path(), "tool", &recipe("tool", &["zlib"], ""));
+    write(d.path(), "app", &recipe("app", &["host-tool"], ""));
+    let reg = Registry::scan(d.path()).unwrap();
+    let vals = values(&[("BBSDK_PACKAGE_APP", "y")]);
+    let target = Target::from_values(&vals).unwrap();
+    let p = plan(PlanInput {
+        registry: &reg,
+        values: &vals,
+        target: &target,
+        toolchain_id: "t",
+        host_toolchain_id: "h",
+        top: d.path(),
+    })
+    .unwrap();
+    let names: Vec<&str> = p.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["host-zlib", "host-tool", "app"]);
+    let tool = p.get("host-tool").unwrap();
+    assert_eq!(
+        tool.build_deps
+            .iter()
+            .map(|&i| p.nodes[i].name.as_str())
+            .collect::<Vec<_>>(),
+        ["host-zlib"]
+    );
+}
