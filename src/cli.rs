@@ -211,31 +211,50 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn make_report(r: Result<make::MakeReport, make::MakeError>) -> ExitCode {
+    match r {
+        Ok(rep) => {
+            eprintln!(
+                ">>> {} built, {} from the binary cache, {} up to date",
+                rep.built.len(),
+                rep.from_cache.len(),
+                rep.skipped.len()
+            );
+            for f in rep.images {
+                println!("{}", f.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 fn make(output: Option<PathBuf>, targets: &[String]) -> ExitCode {
+    use make::MakeTarget;
     let paths = match Paths::discover(output) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(e),
     };
-    for t in targets {
-        let r = if t.ends_with("_defconfig") {
-            defconfig::apply_defconfig(&paths, t)
-        } else if t == "all" || t == "olddefconfig" {
-            defconfig::olddefconfig(&paths)
-        } else {
-            eprintln!(
-                "error: unknown make target '{t}'\n  hint: known targets: NAME_defconfig, all"
-            );
-            return ExitCode::from(2);
-        };
-        if done(r) != ExitCode::SUCCESS {
-            return ExitCode::FAILURE;
-        }
+    let mut targets: Vec<MakeTarget> = targets.iter().map(|t| MakeTarget::parse(t)).collect();
+    if targets.is_empty() {
+        targets.push(MakeTarget::All);
     }
-    if targets.is_empty() && done(defconfig::olddefconfig(&paths)) != ExitCode::SUCCESS {
-        return ExitCode::FAILURE;
+    for t in &targets {
+        let code = match t {
+            MakeTarget::Defconfig(name) => done(defconfig::apply_defconfig(&paths, name)),
+            MakeTarget::Olddefconfig => done(defconfig::olddefconfig(&paths)),
+            MakeTarget::All => make_report(make::build_all(paths.clone())),
+            MakeTarget::Clean | MakeTarget::Distclean => {
+                match make::clean(&paths, *t == MakeTarget::Distclean) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(e),
+                }
+            }
+            other => make_report(make::package_target(paths.clone(), other)),
+        };
+        if code != ExitCode::SUCCESS {
+            return code;
+        }
     }
     ExitCode::SUCCESS
 }
