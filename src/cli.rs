@@ -55,6 +55,8 @@ enum Command {
     GraphDepends,
     /// Write the SPDX 2.3 SBOM of the plan to <output>/images/sbom.spdx.json.
     Sbom,
+    /// Collect licenses, license texts, sources and patches into <output>/legal-info/.
+    LegalInfo,
     /// Build: `bbsdk make [NAME_defconfig] [all]`.
     Make { targets: Vec<String> },
     /// `NAME_defconfig`: load configs/NAME_defconfig.
@@ -192,6 +194,16 @@ pub fn main() -> ExitCode {
         Command::GraphDepends => {
             files_done(paths().map_err(Into::into).and_then(make::graph_depends))
         }
+        Command::LegalInfo => match paths()
+            .map_err(|e| make::MakeError::from(crate::project::ProjectError::from(e)))
+            .and_then(make::legal_info)
+        {
+            Ok(p) => {
+                println!("{}", p.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Sbom => files_done(
             paths()
                 .map_err(Into::into)

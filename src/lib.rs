@@ -6,6 +6,7 @@ pub mod fetch;
 pub mod image;
 pub mod info;
 pub mod kconfig;
+pub mod legal;
 pub mod make;
 pub mod package;
 pub mod plan;

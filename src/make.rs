@@ -23,6 +23,20 @@ pub fn source(paths: Paths) -> Result<Vec<PathBuf>, ProjectError> {
     Ok(fetcher.fetch_all(&sources, project.jobs().max(2))?)
 }
 
+/// `bbsdk legal-info`: licenses, license texts, sources and patches of every
+/// planned package into `<output>/legal-info/`.
+pub fn legal_info(paths: Paths) -> Result<PathBuf, MakeError> {
+    let project = Project::open(paths)?;
+    let plan = project.plan()?;
+    let fetcher = project.fetcher()?;
+    Ok(crate::legal::legal_info(
+        &plan,
+        &project.registry,
+        &fetcher,
+        &project.paths.output,
+    )?)
+}
+
 /// `bbsdk show-info`: JSON describing every planned package.
 pub fn show_info(paths: Paths) -> Result<String, ProjectError> {
     let project = Project::open(paths)?;
@@ -104,6 +118,8 @@ pub enum MakeError {
     Rootfs(#[from] crate::rootfs::Error),
     #[error(transparent)]
     Tar(#[from] crate::image::tar::TarError),
+    #[error(transparent)]
+    Legal(#[from] crate::legal::LegalError),
     #[error("{0}")]
     Other(String),
 }

@@ -42,7 +42,7 @@ fn tree(top: &Path, archive_url: &str, sum: &str) {
     .unwrap();
     std::fs::write(
         pkg.join("hello/hello.toml"),
-        format!("name = \"hello\"\nversion = \"2.0\"\nlicense = \"GPL-2.0-only\"\nhomepage = \"http://example.invalid\"\n\n[[source]]\nfile = \"hello-2.0.tar.gz\"\nurls = [\"{archive_url}\"]\nsha256 = \"{sum}\"\n\n[dependencies]\nbuild = [\"libgreet\", \"host-libgreet\"]\nruntime = [\"libgreet\"]\n\n[build]\nsystem = \"make\"\n"),
+        format!("name = \"hello\"\nversion = \"2.0\"\nlicense = \"GPL-2.0-only\"\nlicense_files = [\"COPYING\"]\nhomepage = \"http://example.invalid\"\n\n[[source]]\nfile = \"hello-2.0.tar.gz\"\nurls = [\"{archive_url}\"]\nsha256 = \"{sum}\"\n\n[dependencies]\nbuild = [\"libgreet\", \"host-libgreet\"]\nruntime = [\"libgreet\"]\n\n[build]\nsystem = \"make\"\n"),
     )
     .unwrap();
     std::fs::write(
@@ -63,7 +63,21 @@ fn introspection_commands() {
     let dl = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
     let archive = src.path().join("hello-2.0.tar.gz");
-    std::fs::write(&archive, b"not really a tarball, only fetched").unwrap();
+    {
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&archive).unwrap(),
+            flate2::Compression::default(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        let text = b"Hello license text\n";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, "hello-2.0/COPYING", &text[..])
+            .unwrap();
+        tar.into_inner().unwrap().finish().unwrap();
+    }
     let sum: String = Sha256::digest(std::fs::read(&archive).unwrap())
         .iter()
         .map(|b| format!("{b:02x}"))
