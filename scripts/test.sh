@@ -6,4 +6,8 @@ cd "$(dirname "$0")/.."
 ./scripts/setup-host.sh
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
-cargo test --all-targets
+# Benchmarks run once each in test mode (a quick check that they work), then
+# doc-tests, then every unit and integration test.
+cargo test --benches
+cargo test --doc
+cargo test --lib --bins --tests
