@@ -236,7 +236,10 @@ impl Config {
     }
 
     fn parse_num(&self, id: SymId, s: &str) -> Num {
-        let ty = self.tree.syms[id].ty;
+        // kconfig's constants (`y`, `m`, `n` included) have no type, so
+        // they parse as C numbers or stay strings, never as tristates.
+        let sym = &self.tree.syms[id];
+        let ty = if sym.is_const { SymType::Unknown } else { sym.ty };
         match ty {
             SymType::Bool | SymType::Tristate => Num::Signed(match s {
                 "n" => 0,
@@ -615,6 +618,10 @@ impl Config {
     /// The value as text, as .config shows it (`y`, `m`, `n`, or the string).
     pub fn string_value(&mut self, id: SymId) -> String {
         self.calc(id);
+        if self.tree.syms[id].is_const {
+            // kconfig's `m` reads "m" even without modules: constants have no type.
+            return self.st[id].curr_val.clone();
+        }
         match self.tree.syms[id].ty {
             SymType::Bool | SymType::Tristate => match self.st[id].curr_tri {
                 Tri::No => "n".into(),
