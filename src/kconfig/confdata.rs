@@ -40,8 +40,8 @@ impl Config {
         });
     }
 
-    /// Reads user values from a file (kconfig's `conf_read_simple`), on top
-    /// of the values already set.
+    /// Reads user values from a file (kconfig's `conf_read_simple`). As in
+    /// kconfig, the file replaces every user value held so far.
     pub fn read_simple(&mut self, path: &Path) -> Result<()> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let text = String::from_utf8_lossy(&bytes);
@@ -54,6 +54,17 @@ impl Config {
         let tree = self.tree.clone();
         let file: std::sync::Arc<str> = std::sync::Arc::from(name);
         let prefix = self.prefix.clone();
+        // conf_read_simple starts from scratch, and marks every choice as
+        // having a user value (n until one of its values says otherwise):
+        // a choice none of whose values is set stays n when optional.
+        for (id, s) in tree.syms.iter().enumerate() {
+            let st = &mut self.st[id];
+            st.user_set = s.is_choice;
+            st.user_tri = Tri::No;
+            st.user_val.clear();
+            st.user_choice = None;
+            st.valid = false;
+        }
         for (i, raw) in text.split('\n').enumerate() {
             let line = raw.strip_suffix('\r').unwrap_or(raw);
             let loc = Loc {
