@@ -164,26 +164,41 @@ impl Config {
         out
     }
 
-    /// `listnewconfig`: one line per new symbol, `PREFIXNAME=value`.
+    /// `listnewconfig`: one line per new symbol, `PREFIXNAME=value`, as
+    /// kconfig's `check_conf` walks the menus: entries of visible menus
+    /// whose symbol has no user value and can be changed (or is a choice
+    /// that is y). Named choices are listed too, and a symbol defined in
+    /// several visible places once per place, as kconfig does.
     pub fn listnewconfig(&mut self) -> String {
         let mut out = String::new();
-        for s in self.new_symbols() {
-            let tree = self.tree.clone();
-            let sym = &tree.syms[s];
-            let val = self.string_value(s);
-            let line = if sym.ty == SymType::String {
-                format!(
-                    "{}{}={}\n",
-                    self.prefix,
-                    sym.name,
-                    super::confdata::escape_string(&val)
-                )
-            } else {
-                format!("{}{}={}\n", self.prefix, sym.name, val)
-            };
-            out.push_str(&line);
-        }
+        self.list_new(super::tree::ROOT_MENU, &mut out);
         out
+    }
+
+    fn list_new(&mut self, m: MenuId, out: &mut String) {
+        let tree = self.tree.clone();
+        if m != super::tree::ROOT_MENU && !self.menu_visible(m) {
+            return;
+        }
+        if let MenuKind::Symbol(s) | MenuKind::Choice(s) = tree.menus[m].kind {
+            self.calc(s);
+            let sym = &tree.syms[s];
+            if !self.st[s].user_set
+                && (self.is_changeable(s) || (sym.is_choice && self.tri(s) == Tri::Yes))
+                && !sym.name.is_empty()
+            {
+                let val = self.string_value(s);
+                let val = if sym.ty == SymType::String {
+                    super::confdata::escape_string(&val)
+                } else {
+                    val
+                };
+                out.push_str(&format!("{}{}={val}\n", self.prefix, sym.name));
+            }
+        }
+        for &c in &tree.menus[m].children {
+            self.list_new(c, out);
+        }
     }
 
     /// Line-based `oldconfig`: asks for every new visible symbol on `input`,

@@ -367,8 +367,14 @@ impl Parser {
                 return Err(Error::syntax(loc, "invalid choice name"));
             }
         }
+        // A named choice keeps its name (listnewconfig shows it); it is not
+        // entered in the symbol table.
+        let name = match args.first() {
+            Some(Tok::Word(w)) => w.as_str(),
+            _ => "",
+        };
         let sym = self.tree.syms.len();
-        let mut s = super::tree::Symbol::new("", SymType::Unknown, false);
+        let mut s = super::tree::Symbol::new(name, SymType::Unknown, false);
         s.is_choice = true;
         self.tree.syms.push(s);
         let id = self.new_menu(MenuKind::Choice(sym), loc);
