@@ -35,6 +35,8 @@ pub struct Lines {
     lines: Vec<String>,
     /// Index of the next line to read.
     pos: usize,
+    /// Whether the last line ends with a newline.
+    final_newline: bool,
 }
 
 impl Lines {
@@ -42,7 +44,14 @@ impl Lines {
         Lines {
             lines: text.lines().map(|l| l.to_string()).collect(),
             pos: 0,
+            final_newline: text.ends_with('\n'),
         }
+    }
+
+    /// Whether the line just consumed ended with a newline (all but
+    /// possibly the file's last line do).
+    pub fn has_newline_before_next(&self) -> bool {
+        self.pos < self.lines.len() || self.final_newline
     }
 
     /// The next logical line, with its first line number; `\` at the end of
@@ -97,20 +106,36 @@ pub fn indent_width(line: &str) -> (usize, usize) {
     (ts, bytes)
 }
 
-/// Reads a help text from `lines` following kconfig's rules: the first
-/// non-blank line sets the indentation; the text ends at the first non-blank
-/// line indented less (or not at all). Deeper indentation is kept.
+/// Reads a help text from `lines` as kconfig's lexer does (its `HELP`
+/// state): the first text line sets the indentation (tabs count to the next
+/// multiple of 8); deeper lines keep their extra indentation as spaces and
+/// lose trailing blanks; blank lines are kept, also leading and trailing
+/// ones. The text ends before the first text line indented less, which is
+/// parsed again, or at a line that starts in column 0: then the newline
+/// before that line is not part of the text.
 pub fn read_help(lines: &mut Lines) -> String {
     let mut text = String::new();
     let mut first_ts: Option<usize> = None;
-    let mut pending_blank = 0usize;
+    // Whether the line after the current one starts in column 0 with text:
+    // kconfig's `[ \t]*\n/[^ \t\n]` rule, which ends the help.
+    let next_ends = |lines: &Lines| {
+        lines
+            .peek_raw()
+            .and_then(|l| l.chars().next())
+            .is_some_and(|c| !matches!(c, ' ' | '\t' | '\r'))
+    };
     while let Some(raw) = lines.peek_raw() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let (ts, nbytes) = indent_width(raw);
         let body = raw[nbytes..].trim_end_matches([' ', '\t']);
         if body.is_empty() {
-            pending_blank += 1;
             lines.next_raw();
+            if next_ends(lines) {
+                break;
+            }
+            if lines.has_newline_before_next() {
+                text.push('\n');
+            }
             continue;
         }
         if ts == 0 {
@@ -121,19 +146,17 @@ pub fn read_help(lines: &mut Lines) -> String {
             Some(f) if ts < f => break,
             _ => {}
         }
-        let extra = ts - first_ts.unwrap_or(ts);
-        if !text.is_empty() {
-            for _ in 0..pending_blank {
-                text.push('\n');
-            }
-        }
-        pending_blank = 0;
-        for _ in 0..extra {
+        for _ in 0..ts - first_ts.unwrap_or(ts) {
             text.push(' ');
         }
         text.push_str(body);
-        text.push('\n');
         lines.next_raw();
+        if next_ends(lines) {
+            break;
+        }
+        if lines.has_newline_before_next() {
+            text.push('\n');
+        }
     }
     text
 }
@@ -356,9 +379,16 @@ mod tests {
 
     #[test]
     fn help_indentation() {
-        let mut l = Lines::new("\t  first\n\t    deeper\n\n\t  after blank\nconfig X\n");
+        let mut l = Lines::new("\t  first\n\t    deeper\n\n\t  after blank\n\nconfig X\n");
         assert_eq!(read_help(&mut l), "first\n  deeper\n\nafter blank\n");
         assert_eq!(l.peek_raw(), Some("config X"));
+        // A column-0 line right after the text: kconfig keeps no final newline.
+        let mut l = Lines::new("\t  text\nconfig X\n");
+        assert_eq!(read_help(&mut l), "text");
+        // Blank lines before a less indented line are kept.
+        let mut l = Lines::new("\n\t  text\n\n\tdefault y\n");
+        assert_eq!(read_help(&mut l), "\ntext\n\n");
+        assert_eq!(l.peek_raw(), Some("\tdefault y"));
     }
 
     #[test]
