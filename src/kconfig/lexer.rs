@@ -55,7 +55,8 @@ impl Lines {
     }
 
     /// The next logical line, with its first line number; `\` at the end of
-    /// a line joins the next one.
+    /// a line joins the next one, unless it is inside a comment or a string
+    /// (kconfig's lexer only skips an escaped newline between tokens).
     pub fn next_logical(&mut self) -> Option<(u32, String)> {
         if self.pos >= self.lines.len() {
             return None;
@@ -66,8 +67,8 @@ impl Lines {
             let line = &self.lines[self.pos];
             self.pos += 1;
             let line = line.strip_suffix('\r').unwrap_or(line);
-            if let Some(stripped) = line.strip_suffix('\\') {
-                out.push_str(stripped);
+            if continues(line) {
+                out.push_str(&line[..line.len() - 1]);
                 continue;
             }
             out.push_str(line);
@@ -89,6 +90,36 @@ impl Lines {
         }
         l
     }
+}
+
+/// Whether a physical line ends with a `\` that escapes its newline: one
+/// outside strings, comments and `$(...)` references.
+fn continues(line: &str) -> bool {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => return false,
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= b.len() {
+                    // kconfig ends an unterminated string at the newline.
+                    return false;
+                }
+            }
+            b'$' if b.get(i + 1) == Some(&b'(') => match matching_paren(line, i + 2) {
+                Some(end) => i = end,
+                None => return false,
+            },
+            b'\\' if i + 1 == b.len() => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Width of leading blanks, tabs counting to the next multiple of 8.
@@ -396,6 +427,14 @@ mod tests {
         let mut l = Lines::new("\t  text\n\tdefault y\n");
         assert_eq!(read_help(&mut l), "text\n");
         assert_eq!(l.peek_raw(), Some("\tdefault y"));
+    }
+
+    #[test]
+    fn no_continuation_in_comments_and_strings() {
+        let mut l = Lines::new("# comment \\\nconfig A\n\tdefault \"x \\\ny\"\n");
+        assert_eq!(l.next_logical(), Some((1, "# comment \\".into())));
+        assert_eq!(l.next_logical(), Some((2, "config A".into())));
+        assert_eq!(l.next_logical(), Some((3, "\tdefault \"x \\".into())));
     }
 
     #[test]
