@@ -880,6 +880,9 @@ impl Parser {
                 Ok(())
             }
             [Tok::Word(w)] if w == "defconfig_list" => {
+                // Like `option env`, the symbol is kconfig's SYMBOL_AUTO:
+                // never written to .config.
+                self.tree.syms[s].no_write = true;
                 if self.tree.defconfig_list.is_none() {
                     self.tree.defconfig_list = Some(s);
                 } else if self.tree.defconfig_list != Some(s) {
