@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::error::{Error, Loc, Result, Warning};
 use super::eval::{string_valid, Config};
+use super::expr::Expr;
 use super::tree::{MenuId, MenuKind, SymId, SymType, ROOT_MENU};
 use super::tri::Tri;
 
@@ -305,6 +306,52 @@ impl Config {
             SymType::String => format!("{}{}={}\n", self.prefix, s.name, escape_string(&val)),
             _ => format!("{}{}={}\n", self.prefix, s.name, val),
         }
+    }
+
+    /// The files kconfig tries when there is no configuration file yet, in
+    /// order: the defaults of the `option defconfig_list` symbol (kconfig
+    /// <= 4.17) whose condition holds, with `$SYMBOL` references expanded;
+    /// without such a symbol, the words of `$KCONFIG_DEFCONFIG_LIST`
+    /// (kconfig >= 5.15).
+    pub fn default_config_names(&mut self) -> Vec<String> {
+        let tree = self.tree.clone();
+        let Some(list) = tree.defconfig_list else {
+            return std::env::var("KCONFIG_DEFCONFIG_LIST")
+                .map(|v| v.split_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+        };
+        let mut out = Vec::new();
+        for d in &tree.syms[list].defaults {
+            if self.eval_opt(&d.visible) == Tri::No {
+                continue;
+            }
+            if let Expr::Sym(v) = d.value {
+                out.push(self.expand_symbol_refs(&tree.syms[v].name));
+            }
+        }
+        out
+    }
+
+    /// kconfig's `conf_expand_value`: `$NAME` becomes the value of symbol
+    /// NAME (an undefined symbol's value is its name).
+    fn expand_symbol_refs(&mut self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(pos) = rest.find('$') {
+            out.push_str(&rest[..pos]);
+            let after = &rest[pos + 1..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let name = &after[..len];
+            match self.tree.find(name) {
+                Some(id) => out.push_str(&self.string_value(id)),
+                None => out.push_str(name),
+            }
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        out
     }
 
     /// The header comment kconfig puts at the top of `.config`.
