@@ -239,7 +239,11 @@ impl Config {
         // kconfig's constants (`y`, `m`, `n` included) have no type, so
         // they parse as C numbers or stay strings, never as tristates.
         let sym = &self.tree.syms[id];
-        let ty = if sym.is_const { SymType::Unknown } else { sym.ty };
+        let ty = if sym.is_const {
+            SymType::Unknown
+        } else {
+            sym.ty
+        };
         match ty {
             SymType::Bool | SymType::Tristate => Num::Signed(match s {
                 "n" => 0,
