@@ -91,16 +91,7 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
                 }
             }
         }
-        let flatten = !tree.menus[c].children.is_empty() && tree.menus[c].prompt.is_none();
-        if flatten {
-            let kids = std::mem::take(&mut tree.menus[c].children);
-            for &k in &kids {
-                tree.menus[k].parent = Some(parent);
-            }
-            let tail: Vec<MenuId> = tree.menus[parent].children.drain(i + 1..).collect();
-            tree.menus[parent].children.extend(kids);
-            tree.menus[parent].children.extend(tail);
-        }
+        flatten_child(tree, parent, i);
         i += 1;
     }
     if let (true, Some(cs)) = (is_choice, sym) {
@@ -113,6 +104,23 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
             }
         }
     }
+}
+
+/// Moves the children of child `i` of `parent` up, right after it, when
+/// that child has no prompt: `if` blocks, and automatic submenus below
+/// promptless symbols, are flattened.
+fn flatten_child(tree: &mut Tree, parent: MenuId, i: usize) {
+    let c = tree.menus[parent].children[i];
+    if tree.menus[c].children.is_empty() || tree.menus[c].prompt.is_some() {
+        return;
+    }
+    let kids = std::mem::take(&mut tree.menus[c].children);
+    for &k in &kids {
+        tree.menus[k].parent = Some(parent);
+    }
+    let tail: Vec<MenuId> = tree.menus[parent].children.drain(i + 1..).collect();
+    tree.menus[parent].children.extend(kids);
+    tree.menus[parent].children.extend(tail);
 }
 
 /// Adds the entry's dependencies to the properties defined at this entry,
@@ -186,6 +194,14 @@ fn finalize_child(tree: &mut Tree, parent: MenuId, idx: usize) {
         tree.menus[m].parent = Some(c);
     }
     tree.menus[c].children = moved;
+    // As kconfig's menu_finalize() does for the new submenu: an `if` taken
+    // into it (or a promptless symbol with a submenu of its own) is
+    // flattened, so its entries become entries of the submenu.
+    let mut k = 0;
+    while k < tree.menus[c].children.len() {
+        flatten_child(tree, c, k);
+        k += 1;
+    }
 }
 
 fn check_choices(tree: &mut Tree) {
