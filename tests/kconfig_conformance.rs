@@ -354,6 +354,13 @@ fn run_case(case: &Case, ck: &mut Checker) {
                         .map_err(|e| e.to_string())?;
                     let got = cfg.dotconfig();
                     ck.compare(case, action, "expected.oldconfig.config", &got);
+                    let questions = String::from_utf8_lossy(&stdout);
+                    ck.compare(
+                        case,
+                        "oldconfig questions",
+                        "expected.oldconfig.stdout",
+                        &questions,
+                    );
                     check_props(case, ck, action, &got, tmp.path());
                 }
                 "help" => {

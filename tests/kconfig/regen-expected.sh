@@ -34,6 +34,7 @@
 #   alldefconfig allnoconfig allyesconfig allmodconfig expected.<action>.config
 #   listnewconfig  input.config -> stdout             expected.listnewconfig
 #   oldconfig      input.config + oldconfig.stdin     expected.oldconfig.config
+#                  and the questions printed          expected.oldconfig.stdout
 #   help           help texts (from --helpnewconfig)  expected.help
 #   randconfig     (no expected file: RNGs differ; the test checks seeds/validity)
 set -u
@@ -161,6 +162,8 @@ do_case() {
 				run_ref "$tool" "$work" "$tmp/out.config" --olddefconfig </dev/null >/dev/null 2>>"$log"
 			fi || { echo "$name: $a failed" >&2; status=1; }
 			cp "$tmp/out.config" "$src/expected.$a.config"
+			# the questions asked, without the final "configuration written" note
+			[ $a = oldconfig ] && head -n -3 "$tmp/oldconfig.out" >"$src/expected.oldconfig.stdout"
 			ref_props "$tool" "$work" "$tmp/out.config" $a ;;
 		olddefconfig-empty)
 			run_ref "$tool" "$work" "$tmp/out.config" --olddefconfig </dev/null >/dev/null 2>>"$log" || { echo "$name: $a failed" >&2; status=1; }
