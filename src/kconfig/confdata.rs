@@ -278,7 +278,7 @@ impl Config {
             if s.is_const || !self.st[id].user_set || s.choice.is_some() {
                 continue;
             }
-            if self.st[id].visible == Tri::No && unsaved == 0 {
+            if self.st[id].visible == Tri::No && unsaved == 0 && !s.transitional {
                 self.st[id].user_set = false;
             }
             if matches!(s.ty, SymType::String | SymType::Int | SymType::Hex) {
@@ -291,7 +291,42 @@ impl Config {
             }
         }
         self.invalidate();
+        self.adopt_transitional_values();
         ReadReport { unsaved }
+    }
+
+    /// Linux >= 6.18: a symbol without a user value whose active default is
+    /// a transitional symbol with a value read from the file takes that
+    /// value as its own, so oldconfig does not ask for it again.
+    fn adopt_transitional_values(&mut self) {
+        let tree = self.tree.clone();
+        if !tree.syms.iter().any(|s| s.transitional) {
+            return;
+        }
+        let mut adopt = Vec::new();
+        for id in 0..tree.syms.len() {
+            let s = &tree.syms[id];
+            if s.is_const || s.transitional || s.choice.is_some() || self.st[id].user_set {
+                continue;
+            }
+            let from = s
+                .defaults
+                .iter()
+                .find_map(|d| (self.eval_opt(&d.visible) != Tri::No).then_some(&d.value));
+            if let Some(Expr::Sym(t)) = from {
+                if tree.syms[*t].transitional && self.st[*t].user_set {
+                    adopt.push(id);
+                }
+            }
+        }
+        for id in adopt {
+            self.calc(id);
+            let st = &mut self.st[id];
+            st.user_tri = st.curr_tri;
+            st.user_val = st.curr_val.clone();
+            st.user_set = true;
+        }
+        self.invalidate();
     }
 
     /// The `.config` line of a symbol, or `None` when it writes nothing.

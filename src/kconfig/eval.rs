@@ -414,6 +414,11 @@ impl Config {
                     if visible != Tri::No && self.st[id].user_set {
                         new_tri = self.st[id].user_tri.and(visible);
                         done = true;
+                    } else if s.transitional && self.st[id].user_set {
+                        // Linux >= 6.18: a transitional symbol has no prompt
+                        // but passes on the value read from an old .config.
+                        new_tri = self.st[id].user_tri;
+                        done = true;
                     }
                     if !done {
                         if self.st[id].rev_dep != Tri::No {
@@ -444,7 +449,7 @@ impl Config {
                 }
             }
             SymType::String | SymType::Int | SymType::Hex => {
-                if visible != Tri::No && self.st[id].user_set {
+                if (visible != Tri::No || s.transitional) && self.st[id].user_set {
                     new_val = self.st[id].user_val.clone();
                 } else if let Some((Expr::Sym(ds), _)) = self.default_prop(id) {
                     self.st[id].write = true;

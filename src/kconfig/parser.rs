@@ -709,7 +709,43 @@ impl Parser {
         }
     }
 
+    /// Linux >= 6.18: a transitional symbol only passes an old value on; it
+    /// can have a type and help, nothing else.
+    fn check_transitional(&self, kw: &str, args: &[Tok], loc: &Loc) -> Result<()> {
+        let Some(m) = self.current else {
+            return Ok(());
+        };
+        let MenuKind::Symbol(s) = self.tree.menus[m].kind else {
+            return Ok(());
+        };
+        let sym = &self.tree.syms[s];
+        let bad = match kw {
+            "transitional" => {
+                let node = &self.tree.menus[m];
+                node.prompt.is_some()
+                    || node.dep.is_some()
+                    || sym.defaults.iter().any(|d| d.menu == m)
+                    || sym.selects.iter().chain(&sym.implies).any(|p| p.menu == m)
+                    || sym.ranges.iter().any(|r| r.menu == m)
+            }
+            "bool" | "boolean" | "tristate" | "string" | "int" | "hex" => {
+                sym.transitional && !args.is_empty()
+            }
+            "prompt" | "default" | "def_bool" | "def_tristate" | "select" | "imply" | "depends"
+            | "range" => sym.transitional,
+            _ => false,
+        };
+        if bad {
+            return Err(Error::syntax(
+                loc,
+                "transitional symbols can only have help sections",
+            ));
+        }
+        Ok(())
+    }
+
     fn attribute(&mut self, kw: &str, args: &[Tok], loc: &Loc) -> Result<()> {
+        self.check_transitional(kw, args, loc)?;
         match kw {
             "bool" | "boolean" | "tristate" | "string" | "int" | "hex" => {
                 let (m, s) = self.current_sym(kw, loc)?;
