@@ -470,14 +470,18 @@ fn error_cases() {
     let mut failures = Vec::new();
     for dir in case_dirs("errors") {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let case = Case {
-            name: name.clone(),
-            dir: dir.clone(),
-            tool: "linux".into(),
-            actions: Vec::new(),
-            env: Vec::new(),
-            warns: Vec::new(),
-            props: false,
+        let case = if dir.join("case.toml").exists() {
+            Case::load(&dir)
+        } else {
+            Case {
+                name: name.clone(),
+                dir: dir.clone(),
+                tool: "linux".into(),
+                actions: Vec::new(),
+                env: Vec::new(),
+                warns: Vec::new(),
+                props: false,
+            }
         };
         case.set_env();
         let expected = read(&dir.join("expected.error"));
