@@ -5,7 +5,7 @@
 //! and `if` blocks are flattened. Then dependency loops are rejected.
 
 use super::error::{Error, Result, Warning};
-use super::expr::{and_opt, or_acc, Expr};
+use super::expr::{and_opt, or_acc, CmpOp, Expr};
 use super::tree::{MenuId, MenuKind, SymId, SymType, Tree, ROOT_MENU};
 
 pub(crate) fn finalize(tree: &mut Tree) -> Result<()> {
@@ -89,6 +89,9 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
                         msg: "choice value must have a prompt".into(),
                     });
                 }
+                if tree.syms[cs].ty == SymType::Tristate && tree.syms[vs].ty != SymType::Tristate {
+                    require_choice_y(tree, cs, vs, c);
+                }
             }
         }
         flatten_child(tree, parent, i);
@@ -103,6 +106,27 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
                 tree.syms[cs].rev_dep = or_acc(old, e);
             }
         }
+    }
+}
+
+/// A bool value of a tristate choice only makes sense when the choice is y
+/// (kconfig's menu_finalize): `<choice> = y` is added to the entry's
+/// dependencies and to the conditions of its prompt and of the defaults and
+/// ranges defined there (not to its direct dependencies, nor to what it
+/// selects, which were set up before).
+fn require_choice_y(tree: &mut Tree, cs: SymId, vs: SymId, menu: MenuId) {
+    let base = Expr::Cmp(CmpOp::Eq, cs, tree.sym_y());
+    let dep = tree.menus[menu].dep.take();
+    tree.menus[menu].dep = and_opt(Some(base.clone()), dep);
+    if let Some(p) = tree.menus[menu].prompt.as_mut() {
+        p.visible = and_opt(Some(base.clone()), p.visible.take());
+    }
+    let sym = &mut tree.syms[vs];
+    for d in sym.defaults.iter_mut().filter(|d| d.menu == menu) {
+        d.visible = and_opt(Some(base.clone()), d.visible.take());
+    }
+    for r in sym.ranges.iter_mut().filter(|r| r.menu == menu) {
+        r.visible = and_opt(Some(base.clone()), r.visible.take());
     }
 }
 
