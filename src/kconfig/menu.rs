@@ -50,12 +50,13 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
         } else {
             tree.menus[parent].dep.clone()
         };
+        let rm = RewriteM::of(tree);
         for c in tree.menus[parent].children.clone() {
-            let own = tree.menus[c].dep.take();
+            let own = rm.apply(tree.menus[c].dep.take());
             let basedep = and_opt(parentdep.clone(), own);
             tree.menus[c].dep = basedep.clone();
             if let Some(p) = tree.menus[c].prompt.as_mut() {
-                p.visible = and_opt(basedep.clone(), p.visible.take());
+                p.visible = and_opt(basedep.clone(), rm.apply(p.visible.take()));
             }
             if let Some(s) = node_sym(tree, c) {
                 propagate_props(tree, s, c, &basedep);
@@ -109,6 +110,37 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
     }
 }
 
+/// kconfig's `rewrite_m`: in a dependency or a condition, the constant `m`
+/// means `m && MODULES` (the modules symbol, or `n` when there is none), so
+/// it is n when modules are disabled. Values (`default m`) are not touched.
+struct RewriteM {
+    m: SymId,
+    modules: SymId,
+}
+
+impl RewriteM {
+    fn of(tree: &Tree) -> RewriteM {
+        RewriteM {
+            m: tree.sym_m(),
+            modules: tree.modules.unwrap_or(tree.sym_n()),
+        }
+    }
+
+    fn apply(&self, e: Option<Expr>) -> Option<Expr> {
+        e.map(|e| self.rewrite(e))
+    }
+
+    fn rewrite(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Sym(s) if s == self.m => Expr::and(Expr::Sym(s), Expr::Sym(self.modules)),
+            Expr::Not(a) => Expr::not(self.rewrite(*a)),
+            Expr::And(a, b) => Expr::and(self.rewrite(*a), self.rewrite(*b)),
+            Expr::Or(a, b) => Expr::or(self.rewrite(*a), self.rewrite(*b)),
+            other => other,
+        }
+    }
+}
+
 /// A bool value of a tristate choice only makes sense when the choice is y
 /// (kconfig's menu_finalize): `<choice> = y` is added to the entry's
 /// dependencies and to the conditions of its prompt and of the defaults and
@@ -150,20 +182,21 @@ fn flatten_child(tree: &mut Tree, parent: MenuId, i: usize) {
 /// Adds the entry's dependencies to the properties defined at this entry,
 /// and records selects/implies on their targets.
 fn propagate_props(tree: &mut Tree, s: SymId, menu: MenuId, basedep: &Option<Expr>) {
+    let rm = RewriteM::of(tree);
     let mut sym = std::mem::replace(
         &mut tree.syms[s],
         super::tree::Symbol::new("", SymType::Unknown, true),
     );
     for d in sym.defaults.iter_mut().filter(|d| d.menu == menu) {
-        d.visible = and_opt(basedep.clone(), d.visible.take());
+        d.visible = and_opt(basedep.clone(), rm.apply(d.visible.take()));
     }
     for r in sym.ranges.iter_mut().filter(|r| r.menu == menu) {
-        r.visible = and_opt(basedep.clone(), r.visible.take());
+        r.visible = and_opt(basedep.clone(), rm.apply(r.visible.take()));
     }
     let mut reverse = Vec::new();
     for (is_select, list) in [(true, &mut sym.selects), (false, &mut sym.implies)] {
         for p in list.iter_mut().filter(|p| p.menu == menu) {
-            p.visible = and_opt(basedep.clone(), p.visible.take());
+            p.visible = and_opt(basedep.clone(), rm.apply(p.visible.take()));
             let e = and_opt(Some(Expr::Sym(s)), p.visible.clone()).unwrap_or(Expr::Sym(s));
             reverse.push((is_select, p.target, e, p.loc.clone()));
         }
