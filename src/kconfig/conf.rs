@@ -79,8 +79,8 @@ impl Config {
                 }
             }
         }
-        for id in 0..tree.syms.len() {
-            if !tree.syms[id].is_choice || self.st[id].user_set {
+        for id in choices_in_kconfig_order(&tree) {
+            if self.st[id].user_set {
                 continue;
             }
             self.calc(id);
@@ -547,6 +547,30 @@ impl Config {
             .filter(|&m| self.prompt_visible(m) != Tri::No)
             .collect()
     }
+}
+
+/// The choices in the order kconfig's `for_all_symbols` visits them: by
+/// hash bucket of the name (fnv32 modulo 9973), each bucket newest first.
+/// Unnamed choices all sit in bucket 0, so they come first, the last one
+/// defined first. Which choice gets its default first matters when a
+/// choice's default depends on a value of another choice.
+fn choices_in_kconfig_order(tree: &super::tree::Tree) -> Vec<SymId> {
+    let bucket = |name: &str| -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let mut h: u32 = 2166136261;
+        for b in name.bytes() {
+            // C's `char` is signed: bytes >= 0x80 are sign-extended.
+            h = (h ^ (b as i8 as i32 as u32)).wrapping_mul(0x0100_0193);
+        }
+        h % 9973
+    };
+    let mut ids: Vec<SymId> = (0..tree.syms.len())
+        .filter(|&i| tree.syms[i].is_choice)
+        .collect();
+    ids.sort_by_key(|&i| (bucket(&tree.syms[i].name), std::cmp::Reverse(i)));
+    ids
 }
 
 /// `KCONFIG_PROBABILITY` as kconfig reads it: `y`, `y:m` or `y:m:...`.
