@@ -273,7 +273,6 @@ impl Config {
             }
             unsaved += 1;
         }
-        let mut dropped = false;
         for id in 0..tree.syms.len() {
             let s = &tree.syms[id];
             if s.is_const || !self.st[id].user_set || s.choice.is_some() {
@@ -288,21 +287,16 @@ impl Config {
                     self.st[id].user_set = false;
                     self.st[id].valid = false;
                     unsaved += 1;
-                    dropped = true;
                 }
             }
         }
         // kconfig keeps the values computed above: they are what conf_write
         // writes. That matters where computing has a side effect, e.g. a y
         // choice with a visible value lacking a user value loses its own
-        // user value while keeping the y computed from it. kconfig recomputes
-        // only the symbols whose out-of-range value it dropped, leaving
-        // stale the symbols computed from them; we recompute everything
-        // then, so the result is consistent (kconfig's own next olddefconfig
-        // would change it).
-        if dropped {
-            self.invalidate();
-        }
+        // user value while keeping the y computed from it. Only a symbol
+        // whose out-of-range value was dropped is computed again (above);
+        // symbols already computed from its old value keep theirs, as in
+        // kconfig (whose next olddefconfig then changes them).
         self.adopt_transitional_values();
         ReadReport { unsaved }
     }
