@@ -391,10 +391,11 @@ impl Parser {
     fn menu_entry(&mut self, args: &[Tok], loc: &Loc) -> Result<()> {
         let text = self.one_string(args, loc, "menu")?;
         let id = self.new_menu(MenuKind::Menu, loc);
-        let visible = self.enclosing_visibility(id);
+        // kconfig applies the `visible if` of enclosing menus to the prompts
+        // of symbols and choices only, not to menus and comments.
         self.tree.menus[id].prompt = Some(Prompt {
             text,
-            visible,
+            visible: None,
             loc: loc.clone(),
         });
         self.blocks.push(Block {
@@ -429,10 +430,11 @@ impl Parser {
     fn comment_entry(&mut self, args: &[Tok], loc: &Loc) -> Result<()> {
         let text = self.one_string(args, loc, "comment")?;
         let id = self.new_menu(MenuKind::Comment, loc);
-        let visible = self.enclosing_visibility(id);
+        // kconfig applies the `visible if` of enclosing menus to the prompts
+        // of symbols and choices only, not to menus and comments.
         self.tree.menus[id].prompt = Some(Prompt {
             text,
-            visible,
+            visible: None,
             loc: loc.clone(),
         });
         self.current = Some(id);
