@@ -69,12 +69,14 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
         }
     }
     if let MenuKind::Symbol(s) = tree.menus[parent].kind {
-        let dep = tree.menus[parent]
-            .dep
-            .clone()
-            .unwrap_or(Expr::Sym(tree.sym_y()));
-        let old = tree.syms[s].dir_dep.take();
-        tree.syms[s].dir_dep = or_acc(old, dep);
+        // kconfig ORs the dependencies of every definition; a definition
+        // without any adds nothing (expr_alloc_or(e, NULL) is e), so a
+        // symbol defined both inside `if X` and unconditionally still has
+        // X as its direct dependency. With no dependency at all it is y.
+        if let Some(dep) = tree.menus[parent].dep.clone() {
+            let old = tree.syms[s].dir_dep.take();
+            tree.syms[s].dir_dep = or_acc(old, dep);
+        }
     }
     let mut i = 0;
     while i < tree.menus[parent].children.len() {
