@@ -720,7 +720,9 @@ fn check_values(dir: &Path, config: &Path) -> Result<(), String> {
                 if cap == Tri::Mod && cfg.effective_type(id) == SymType::Bool {
                     cap = Tri::Yes;
                 }
-                if s.choice.is_none() && v > cap {
+                // (A symbol defined in several places can be above: kconfig
+                // ORs only the definitions that have dependencies.)
+                if s.choice.is_none() && s.menus.len() == 1 && v > cap {
                     return Err(format!(
                         "{name}={v:?} above its dependencies ({dir_dep:?}) and selects ({rev:?})"
                     ));
