@@ -302,11 +302,14 @@ impl Config {
     fn calc_visibility(&mut self, id: SymId) {
         let tree = self.tree.clone();
         let s = &tree.syms[id];
-        let choice_tri = s.choice.map(|c| self.st[c].curr_tri);
         let mut tri = Tri::No;
         for &m in &s.menus {
             if let Some(p) = &tree.menus[m].prompt {
                 let mut v = self.eval_opt(&p.visible);
+                // A tristate choice value visible at m is hidden when the
+                // choice is y. The choice's value is read after evaluating
+                // the prompt, which computes it, as kconfig does.
+                let choice_tri = s.choice.map(|c| self.st[c].curr_tri);
                 if s.ty == SymType::Tristate && v == Tri::Mod && choice_tri == Some(Tri::Yes) {
                     v = Tri::No;
                 }
