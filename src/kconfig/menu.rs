@@ -143,6 +143,67 @@ impl RewriteM {
     }
 }
 
+/// kconfig's `expr_transform`, as far as it changes values through
+/// [`trans_bool`]: negations are pushed down (De Morgan, `!!a`, `!(a = x)`
+/// into `a != x`, ...) and comparisons of bool symbols with n/m/y become
+/// plain symbol tests. The result has the same value.
+fn transform(tree: &Tree, e: Expr) -> Expr {
+    let (n, m, y) = (tree.sym_n(), tree.sym_m(), tree.sym_y());
+    let is_bool = |s: SymId| tree.syms[s].ty == SymType::Bool && !tree.syms[s].is_const;
+    match e {
+        Expr::And(a, b) => Expr::and(transform(tree, *a), transform(tree, *b)),
+        Expr::Or(a, b) => Expr::or(transform(tree, *a), transform(tree, *b)),
+        Expr::Cmp(CmpOp::Eq, l, r) if is_bool(l) && [n, m, y].contains(&r) => match r {
+            r if r == n => Expr::not(Expr::Sym(l)),
+            r if r == m => Expr::Sym(n),
+            _ => Expr::Sym(l),
+        },
+        Expr::Cmp(CmpOp::Ne, l, r) if is_bool(l) && [n, m, y].contains(&r) => match r {
+            r if r == n => Expr::Sym(l),
+            r if r == m => Expr::Sym(y),
+            _ => Expr::not(Expr::Sym(l)),
+        },
+        Expr::Not(a) => match transform(tree, *a) {
+            Expr::Not(x) => transform(tree, *x),
+            Expr::Cmp(op, l, r) => {
+                let op = match op {
+                    CmpOp::Eq => CmpOp::Ne,
+                    CmpOp::Ne => CmpOp::Eq,
+                    CmpOp::Le => CmpOp::Gt,
+                    CmpOp::Ge => CmpOp::Lt,
+                    CmpOp::Lt => CmpOp::Ge,
+                    CmpOp::Gt => CmpOp::Le,
+                };
+                Expr::Cmp(op, l, r)
+            }
+            Expr::Or(a, b) => transform(tree, Expr::and(Expr::not(*a), Expr::not(*b))),
+            Expr::And(a, b) => transform(tree, Expr::or(Expr::not(*a), Expr::not(*b))),
+            Expr::Sym(s) if s == y => Expr::Sym(n),
+            Expr::Sym(s) if s == n => Expr::Sym(y),
+            Expr::Sym(s) if s == m => Expr::Sym(m),
+            other => Expr::not(other),
+        },
+        other => other,
+    }
+}
+
+/// kconfig's `expr_trans_bool`: `T != n` with a tristate T becomes `T`.
+fn trans_bool(tree: &Tree, e: Expr) -> Expr {
+    match e {
+        Expr::And(a, b) => Expr::and(trans_bool(tree, *a), trans_bool(tree, *b)),
+        Expr::Or(a, b) => Expr::or(trans_bool(tree, *a), trans_bool(tree, *b)),
+        Expr::Not(a) => Expr::not(trans_bool(tree, *a)),
+        Expr::Cmp(CmpOp::Ne, l, r)
+            if r == tree.sym_n()
+                && tree.syms[l].ty == SymType::Tristate
+                && !tree.syms[l].is_const =>
+        {
+            Expr::Sym(l)
+        }
+        other => other,
+    }
+}
+
 /// A bool value of a tristate choice only makes sense when the choice is y
 /// (kconfig's menu_finalize): `<choice> = y` is added to the entry's
 /// dependencies and to the conditions of its prompt and of the defaults and
@@ -199,12 +260,21 @@ fn propagate_props(tree: &mut Tree, s: SymId, menu: MenuId, basedep: &Option<Exp
     for (is_select, list) in [(true, &mut sym.selects), (false, &mut sym.implies)] {
         for p in list.iter_mut().filter(|p| p.menu == menu) {
             p.visible = and_opt(basedep.clone(), rm.apply(p.visible.take()));
-            let e = and_opt(Some(Expr::Sym(s)), p.visible.clone()).unwrap_or(Expr::Sym(s));
-            reverse.push((is_select, p.target, e, p.loc.clone()));
+            reverse.push((is_select, p.target, p.visible.clone(), p.loc.clone()));
         }
     }
+    let owner_tristate = sym.ty == SymType::Tristate;
     tree.syms[s] = sym;
-    for (is_select, target, e, loc) in reverse {
+    for (is_select, target, cond, loc) in reverse {
+        // kconfig normalizes the conditions of a non-tristate symbol's
+        // properties with expr_trans_bool(), which turns `T != n` (also
+        // from `!(T = n)`) into plain `T`: for a tristate T at m, what such a
+        // symbol selects or implies then gets m, not y.
+        let cond = match cond {
+            Some(c) if !owner_tristate => Some(trans_bool(tree, transform(tree, c))),
+            c => c,
+        };
+        let e = and_opt(Some(Expr::Sym(s)), cond).unwrap_or(Expr::Sym(s));
         let t = &mut tree.syms[target];
         if is_select {
             t.rev_dep = or_acc(t.rev_dep.take(), e);
