@@ -71,6 +71,9 @@ fn report(out: &Outcome) {
     if !out.stdout.is_empty() {
         print!("{}", out.stdout);
     }
+    for m in &out.messages {
+        eprintln!("#\n# {m}\n#");
+    }
     if let Some(seed) = out.seed {
         eprintln!("KCONFIG_SEED={seed:#x}");
     }

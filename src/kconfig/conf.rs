@@ -9,7 +9,7 @@ use rand_chacha::rand_core::SeedableRng;
 
 use super::error::{Error, Result};
 use super::eval::Config;
-use super::tree::{MenuId, MenuKind, SymId, SymType};
+use super::tree::{MenuId, MenuKind, SymId, SymType, ROOT_MENU};
 use super::tri::Tri;
 
 /// How `set_all_new` fills in symbols without a user value.
@@ -79,8 +79,8 @@ impl Config {
                 }
             }
         }
-        for id in 0..tree.syms.len() {
-            if !tree.syms[id].is_choice || self.st[id].user_set {
+        for id in choices_in_kconfig_order(&tree) {
+            if self.st[id].user_set {
                 continue;
             }
             self.calc(id);
@@ -134,142 +134,407 @@ impl Config {
         true
     }
 
-    /// Symbols that are visible and have no user value: what `oldconfig` would ask.
-    pub fn new_symbols(&mut self) -> Vec<SymId> {
-        let tree = self.tree.clone();
-        let mut out = Vec::new();
-        let mut seen = vec![false; tree.syms.len()];
-        for m in tree.walk() {
-            let s = match tree.menus[m].kind {
-                MenuKind::Symbol(s) => s,
-                _ => continue,
-            };
-            if seen[s] {
-                continue;
-            }
-            self.calc(s);
-            if self.st[s].user_set || self.st[s].visible == Tri::No {
-                continue;
-            }
-            if let Some(cs) = tree.syms[s].choice {
-                if self.st[cs].user_set {
-                    continue;
-                }
-            }
-            seen[s] = true;
-            if tree.syms[s].choice.is_none() || !out.contains(&s) {
-                out.push(s);
-            }
-        }
-        out
-    }
-
-    /// `listnewconfig`: one line per new symbol, `PREFIXNAME=value`.
+    /// `listnewconfig`: one line per new symbol, `PREFIXNAME=value`, as
+    /// kconfig's `check_conf` walks the menus: entries of visible menus
+    /// whose symbol has no user value and can be changed (or is a choice
+    /// that is y). Named choices are listed too, and a symbol defined in
+    /// several visible places once per place, as kconfig does.
     pub fn listnewconfig(&mut self) -> String {
         let mut out = String::new();
-        for s in self.new_symbols() {
-            let tree = self.tree.clone();
-            let sym = &tree.syms[s];
-            let val = self.string_value(s);
-            let line = if sym.ty == SymType::String {
-                format!(
-                    "{}{}={}\n",
-                    self.prefix,
-                    sym.name,
-                    super::confdata::escape_string(&val)
-                )
-            } else {
-                format!("{}{}={}\n", self.prefix, sym.name, val)
-            };
-            out.push_str(&line);
-        }
+        self.list_new(ROOT_MENU, &mut out);
         out
     }
 
-    /// Line-based `oldconfig`: asks for every new visible symbol on `input`,
-    /// writing prompts to `output`. An empty answer keeps the default; `?`
-    /// shows the help. Returns the number of questions asked.
-    pub fn oldconfig(&mut self, input: &mut dyn BufRead, output: &mut dyn Write) -> Result<usize> {
-        let io = |e: std::io::Error| Error::Config(format!("oldconfig: {e}"));
-        let mut asked = 0;
-        loop {
-            let news = self.new_symbols();
-            let Some(&s) = news.first() else { break };
-            asked += 1;
-            let tree = self.tree.clone();
+    fn list_new(&mut self, m: MenuId, out: &mut String) {
+        let tree = self.tree.clone();
+        if m != ROOT_MENU && !self.menu_visible(m) {
+            return;
+        }
+        if let MenuKind::Symbol(s) | MenuKind::Choice(s) = tree.menus[m].kind {
+            self.calc(s);
             let sym = &tree.syms[s];
-            let menu = sym.menus[0];
-            let prompt = tree.sym_prompt(s).unwrap_or(&sym.name).to_string();
-            loop {
-                let cur = self.string_value(s);
-                let choices = match self.effective_type(s) {
-                    SymType::Bool => {
-                        if cur == "y" {
-                            "Y/n"
-                        } else {
-                            "N/y"
-                        }
-                    }
-                    SymType::Tristate => match cur.as_str() {
-                        "y" => "Y/m/n",
-                        "m" => "M/n/y",
-                        _ => "N/m/y",
-                    },
-                    _ => "",
-                };
-                if choices.is_empty() {
-                    write!(
-                        output,
-                        "{prompt} ({}{}) [{cur}] (NEW) ",
-                        self.prefix, sym.name
-                    )
-                    .map_err(io)?;
+            if !self.st[s].user_set
+                && (self.is_changeable(s) || (sym.is_choice && self.tri(s) == Tri::Yes))
+                && !sym.name.is_empty()
+            {
+                let val = self.string_value(s);
+                let val = if sym.ty == SymType::String {
+                    super::confdata::escape_string(&val)
                 } else {
-                    write!(
-                        output,
-                        "{prompt} ({}{}) [{choices}/?] (NEW) ",
-                        self.prefix, sym.name
-                    )
-                    .map_err(io)?;
-                }
-                output.flush().map_err(io)?;
-                let mut line = String::new();
-                let n = input.read_line(&mut line).map_err(io)?;
-                let ans = line.trim();
-                if n == 0 {
-                    writeln!(output).map_err(io)?;
-                }
-                if ans.is_empty() {
-                    // Keep the default: record it as the user's value.
-                    let ok = if sym.ty.is_bool_like() {
-                        let t = self.tri(s);
-                        self.set_tri(s, t)
-                    } else {
-                        self.set_string(s, &cur)
-                    };
-                    if !ok {
-                        self.st[s].user_set = true;
-                    }
-                    break;
-                }
-                if ans == "?" {
-                    let help = tree.menus[menu]
-                        .help
-                        .clone()
-                        .unwrap_or_else(|| "There is no help available for this option.".into());
-                    writeln!(output, "\n{}{}:\n\n{}", self.prefix, sym.name, help).map_err(io)?;
-                    continue;
-                }
-                if self.set_string(s, ans) {
-                    break;
-                }
-                writeln!(output, "invalid value '{ans}'").map_err(io)?;
-            }
-            if asked > 100_000 {
-                return Err(Error::Config("oldconfig: too many questions".into()));
+                    val
+                };
+                out.push_str(&format!("{}{}={val}\n", self.prefix, sym.name));
             }
         }
-        Ok(asked)
+        for &c in &tree.menus[m].children {
+            self.list_new(c, out);
+        }
+    }
+
+    /// Line-based `oldconfig`, as kconfig's `conf --oldconfig`: walks the
+    /// menus (`check_conf`) and, for each entry that is new (no user value)
+    /// and changeable, runs through the menu around it (`conf`), reading one
+    /// answer line from `input` per new question: y/n/m (also "yes"/"no")
+    /// for bool/tristate, a value for int/hex/string, a number for a choice;
+    /// an empty line keeps the current value, `?` shows the help, anything
+    /// invalid is asked again. Questions and the answers read (echoed, as
+    /// kconfig does when stdin is not a terminal) go to `output`. Repeats
+    /// until a pass finds nothing new. Returns the number of passes that
+    /// asked something.
+    pub fn oldconfig(&mut self, input: &mut dyn BufRead, output: &mut dyn Write) -> Result<usize> {
+        let mut oc = OldConfig {
+            input,
+            output: String::new(),
+            root_entry: ROOT_MENU,
+            indent: 1,
+            conf_cnt: 0,
+            reads: 0,
+            eof_reads: 0,
+        };
+        let mut passes = 0;
+        let res = loop {
+            oc.conf_cnt = 0;
+            if let Err(e) = self.check_conf(&mut oc, ROOT_MENU) {
+                break Err(e);
+            }
+            if oc.conf_cnt == 0 {
+                break Ok(passes);
+            }
+            passes += 1;
+        };
+        output
+            .write_all(oc.output.as_bytes())
+            .and_then(|_| output.flush())
+            .map_err(|e| Error::Config(format!("oldconfig: {e}")))?;
+        res
+    }
+
+    /// kconfig's `menu_is_visible`, with the root always visible.
+    fn oc_visible(&mut self, m: MenuId) -> bool {
+        m == ROOT_MENU || self.menu_visible(m)
+    }
+
+    /// The prompt of a menu node (the root's is the tree's title).
+    fn oc_prompt(&self, m: MenuId) -> String {
+        if m == ROOT_MENU {
+            return self.tree.title().to_string();
+        }
+        self.tree.menus[m]
+            .prompt
+            .as_ref()
+            .map(|p| p.text.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether a node's prompt is kconfig's P_MENU: the root, menus and
+    /// menuconfig symbols.
+    fn oc_is_p_menu(&self, m: MenuId) -> bool {
+        let node = &self.tree.menus[m];
+        m == ROOT_MENU
+            || (node.prompt.is_some()
+                && (node.kind == MenuKind::Menu
+                    || (node.is_menuconfig && matches!(node.kind, MenuKind::Symbol(_)))))
+    }
+
+    /// kconfig's `menu_get_parent_menu`: the closest P_MENU at or above `m`.
+    fn oc_parent_menu(&self, mut m: MenuId) -> MenuId {
+        while m != ROOT_MENU && !self.oc_is_p_menu(m) {
+            m = self.tree.menus[m].parent.unwrap_or(ROOT_MENU);
+        }
+        m
+    }
+
+    fn node_sym(&self, m: MenuId) -> Option<SymId> {
+        match self.tree.menus[m].kind {
+            MenuKind::Symbol(s) | MenuKind::Choice(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn check_conf(&mut self, oc: &mut OldConfig, m: MenuId) -> Result<()> {
+        if !self.oc_visible(m) {
+            return Ok(());
+        }
+        if let Some(s) = self.node_sym(m) {
+            self.calc(s);
+            let is_choice = self.tree.syms[s].is_choice;
+            if !self.st[s].user_set
+                && (self.is_changeable(s) || (is_choice && self.tri(s) == Tri::Yes))
+            {
+                if oc.conf_cnt == 0 {
+                    oc.output.push_str("*\n* Restart config...\n*\n");
+                }
+                oc.conf_cnt += 1;
+                oc.root_entry = self.oc_parent_menu(m);
+                self.conf(oc, oc.root_entry)?;
+            }
+        }
+        let tree = self.tree.clone();
+        for &c in &tree.menus[m].children {
+            self.check_conf(oc, c)?;
+        }
+        Ok(())
+    }
+
+    fn conf(&mut self, oc: &mut OldConfig, m: MenuId) -> Result<()> {
+        if !self.oc_visible(m) {
+            return Ok(());
+        }
+        let tree = self.tree.clone();
+        let node = &tree.menus[m];
+        let sym = self.node_sym(m);
+        if self.oc_is_p_menu(m) || node.kind == MenuKind::Comment {
+            if self.oc_is_p_menu(m) && oc.root_entry != m {
+                return self.check_conf(oc, m);
+            }
+            let i = oc.indent as usize;
+            let p = self.oc_prompt(m);
+            oc.output
+                .push_str(&format!("{:>i$}\n{:>i$} {p}\n{:>i$}\n", '*', '*', '*'));
+        }
+        if let Some(s) = sym {
+            if tree.syms[s].is_choice {
+                self.conf_choice(oc, m)?;
+                if self.st[s].curr_tri != Tri::Mod {
+                    return Ok(());
+                }
+            } else if matches!(
+                tree.syms[s].ty,
+                SymType::Int | SymType::Hex | SymType::String
+            ) {
+                self.conf_string(oc, m)?;
+            } else {
+                self.conf_sym(oc, m)?;
+            }
+            oc.indent += 2;
+        }
+        for &c in &node.children {
+            self.conf(oc, c)?;
+        }
+        if sym.is_some() {
+            oc.indent -= 2;
+        }
+        Ok(())
+    }
+
+    /// kconfig's `conf_askvalue`: `None` when no answer is read (the value
+    /// is not changeable or already set), else the line read (with its
+    /// newline; "\n" at end of input).
+    fn conf_askvalue(&mut self, oc: &mut OldConfig, s: SymId, def: &str) -> Result<Option<String>> {
+        if !self.st[s].user_set {
+            oc.output.push_str("(NEW) ");
+        }
+        if !self.is_changeable(s) || self.st[s].user_set {
+            oc.output.push_str(&format!("{def}\n"));
+            return Ok(None);
+        }
+        Ok(Some(oc.read_line("\n")?))
+    }
+
+    fn conf_sym(&mut self, oc: &mut OldConfig, m: MenuId) -> Result<()> {
+        let s = self.node_sym(m).expect("symbol node");
+        let tree = self.tree.clone();
+        loop {
+            oc.output.push_str(&format!(
+                "{:w$}{} ",
+                "",
+                self.oc_prompt(m),
+                w = oc.indent as usize - 1
+            ));
+            if !tree.syms[s].name.is_empty() {
+                oc.output.push_str(&format!("({}) ", tree.syms[s].name));
+            }
+            let old = self.tri(s);
+            let mut opts = String::from(match old {
+                Tri::No => "N",
+                Tri::Mod => "M",
+                Tri::Yes => "Y",
+            });
+            for (v, t) in [(Tri::No, "/n"), (Tri::Mod, "/m"), (Tri::Yes, "/y")] {
+                if old != v && self.tri_within_range(s, v) {
+                    opts.push_str(t);
+                }
+            }
+            oc.output.push_str(&format!("[{opts}/?] "));
+            let def = self.string_value(s);
+            let Some(line) = self.conf_askvalue(oc, s, &def)? else {
+                return Ok(());
+            };
+            let ans = line.trim();
+            let new = match ans.chars().next() {
+                Some('n' | 'N') if ans.len() == 1 || &ans[1..] == "o" => Tri::No,
+                Some('m' | 'M') if ans.len() == 1 => Tri::Mod,
+                Some('y' | 'Y') if ans.len() == 1 || &ans[1..] == "es" => Tri::Yes,
+                None => old,
+                Some('?') => {
+                    self.print_help(oc, m);
+                    continue;
+                }
+                _ => continue,
+            };
+            if self.set_tri(s, new) {
+                return Ok(());
+            }
+            self.print_help(oc, m);
+        }
+    }
+
+    fn conf_string(&mut self, oc: &mut OldConfig, m: MenuId) -> Result<()> {
+        let s = self.node_sym(m).expect("symbol node");
+        let name = self.tree.syms[s].name.clone();
+        loop {
+            oc.output.push_str(&format!(
+                "{:w$}{} ({name}) ",
+                "",
+                self.oc_prompt(m),
+                w = oc.indent as usize - 1
+            ));
+            let def = self.string_value(s);
+            oc.output.push_str(&format!("[{def}] "));
+            let Some(line) = self.conf_askvalue(oc, s, &def)? else {
+                return Ok(());
+            };
+            let value = if line == "\n" {
+                def
+            } else if line == "?\n" {
+                self.print_help(oc, m);
+                continue;
+            } else {
+                // kconfig drops only the newline: blanks are part of the value.
+                line.strip_suffix('\n').unwrap_or(&line).to_string()
+            };
+            if self.set_string(s, &value) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn conf_choice(&mut self, oc: &mut OldConfig, m: MenuId) -> Result<()> {
+        let cs = self.node_sym(m).expect("choice node");
+        let tree = self.tree.clone();
+        self.calc(cs);
+        let is_new = !self.st[cs].user_set;
+        if self.is_changeable(cs) {
+            self.conf_sym(oc, m)?;
+            self.calc(cs);
+        }
+        match self.tri(cs) {
+            Tri::No => return Ok(()),
+            Tri::Mod => {
+                if !self.is_changeable(cs) {
+                    let p = self.oc_prompt(m);
+                    oc.output
+                        .push_str(&format!("{:w$}{p}\n", "", w = oc.indent as usize - 1));
+                }
+                return Ok(());
+            }
+            Tri::Yes => {}
+        }
+        loop {
+            let w = oc.indent as usize - 1;
+            let i = oc.indent as usize;
+            oc.output
+                .push_str(&format!("{:w$}{}\n", "", self.oc_prompt(m)));
+            let current = self.choice_selection(cs);
+            let mut values = Vec::new();
+            let mut def = 0;
+            for &c in &tree.menus[m].children {
+                if !self.oc_visible(c) {
+                    continue;
+                }
+                let Some(v) = self.node_sym(c) else {
+                    oc.output
+                        .push_str(&format!("{:>i$} {}\n", '*', self.oc_prompt(c)));
+                    continue;
+                };
+                values.push(c);
+                let mark = if Some(v) == current {
+                    def = values.len();
+                    '>'
+                } else {
+                    ' '
+                };
+                oc.output.push_str(&format!(
+                    "{mark:>i$} {}. {}",
+                    values.len(),
+                    self.oc_prompt(c)
+                ));
+                if !tree.syms[v].name.is_empty() {
+                    oc.output.push_str(&format!(" ({})", tree.syms[v].name));
+                }
+                if !self.st[v].user_set {
+                    oc.output.push_str(" (NEW)");
+                }
+                oc.output.push('\n');
+            }
+            oc.output.push_str(&format!("{:w$}choice", ""));
+            let mut line = String::new();
+            let pick = if values.len() == 1 {
+                oc.output.push_str("[1]: 1\n");
+                1
+            } else {
+                oc.output.push_str(&format!("[1-{}?]: ", values.len()));
+                if !is_new {
+                    oc.output.push_str(&format!("{def}\n"));
+                    def
+                } else {
+                    line = oc.read_line("")?.trim().to_string();
+                    if line.starts_with('?') {
+                        self.print_help(oc, m);
+                        continue;
+                    }
+                    if line.is_empty() {
+                        def
+                    } else if line.starts_with(|c: char| c.is_ascii_digit()) {
+                        let digits: String =
+                            line.chars().take_while(|c| c.is_ascii_digit()).collect();
+                        digits.parse().unwrap_or(0)
+                    } else {
+                        continue;
+                    }
+                }
+            };
+            let Some(&chosen) = pick.checked_sub(1).and_then(|i| values.get(i)) else {
+                continue;
+            };
+            if line.ends_with('?') {
+                self.print_help(oc, chosen);
+                continue;
+            }
+            let v = self.node_sym(chosen).expect("choice value");
+            self.set_tri(v, Tri::Yes);
+            for &c in &tree.menus[chosen].children {
+                oc.indent += 2;
+                self.conf(oc, c)?;
+                oc.indent -= 2;
+            }
+            return Ok(());
+        }
+    }
+
+    /// A short version of kconfig's help screen.
+    fn print_help(&mut self, oc: &mut OldConfig, m: MenuId) {
+        let tree = self.tree.clone();
+        let node = &tree.menus[m];
+        let sym = self.node_sym(m);
+        let mut text = String::from("\n");
+        match (&node.help, sym) {
+            (Some(h), Some(s)) if !tree.syms[s].name.is_empty() => {
+                text.push_str(&format!("{}{}:\n\n{h}\n", self.prefix, tree.syms[s].name));
+            }
+            (Some(h), _) => text.push_str(&format!("{h}\n")),
+            (None, _) => text.push_str("There is no help available for this option.\n"),
+        }
+        if let Some(s) = sym.filter(|&s| !tree.syms[s].is_choice) {
+            let val = self.string_value(s);
+            text.push_str(&format!(
+                "Symbol: {} [={val}]\nType  : {}\n",
+                tree.syms[s].name,
+                tree.syms[s].ty.name()
+            ));
+        }
+        text.push('\n');
+        oc.output.push_str(&text);
     }
 
     /// Menu nodes of a symbol that show a prompt right now.
@@ -282,6 +547,30 @@ impl Config {
             .filter(|&m| self.prompt_visible(m) != Tri::No)
             .collect()
     }
+}
+
+/// The choices in the order kconfig's `for_all_symbols` visits them: by
+/// hash bucket of the name (fnv32 modulo 9973), each bucket newest first.
+/// Unnamed choices all sit in bucket 0, so they come first, the last one
+/// defined first. Which choice gets its default first matters when a
+/// choice's default depends on a value of another choice.
+fn choices_in_kconfig_order(tree: &super::tree::Tree) -> Vec<SymId> {
+    let bucket = |name: &str| -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let mut h: u32 = 2166136261;
+        for b in name.bytes() {
+            // C's `char` is signed: bytes >= 0x80 are sign-extended.
+            h = (h ^ (b as i8 as i32 as u32)).wrapping_mul(0x0100_0193);
+        }
+        h % 9973
+    };
+    let mut ids: Vec<SymId> = (0..tree.syms.len())
+        .filter(|&i| tree.syms[i].is_choice)
+        .collect();
+    ids.sort_by_key(|&i| (bucket(&tree.syms[i].name), std::cmp::Reverse(i)));
+    ids
 }
 
 /// `KCONFIG_PROBABILITY` as kconfig reads it: `y`, `y:m` or `y:m:...`.
@@ -334,4 +623,45 @@ pub fn randconfig_rng() -> (rand_chacha::ChaCha8Rng, u64) {
                 .unwrap_or(1)
         });
     (rand_chacha::ChaCha8Rng::seed_from_u64(seed), seed)
+}
+
+/// State of one `oldconfig` run (kconfig's globals `rootEntry`, `indent`,
+/// `conf_cnt`).
+struct OldConfig<'a> {
+    input: &'a mut dyn BufRead,
+    output: String,
+    root_entry: MenuId,
+    indent: i32,
+    conf_cnt: usize,
+    reads: usize,
+    eof_reads: usize,
+}
+
+impl OldConfig<'_> {
+    /// kconfig's `xfgets`: one line, echoed; `eof` (what the buffer held)
+    /// at the end of the input.
+    fn read_line(&mut self, eof: &str) -> Result<String> {
+        self.reads += 1;
+        if self.reads > 1_000_000 {
+            return Err(Error::Config("oldconfig: too many questions".into()));
+        }
+        let mut line = String::new();
+        let n = self
+            .input
+            .read_line(&mut line)
+            .map_err(|e| Error::Config(format!("oldconfig: {e}")))?;
+        if n == 0 {
+            // kconfig keeps asking at the end of the input (forever, when the
+            // current value is not acceptable); give up instead.
+            self.eof_reads += 1;
+            if self.eof_reads > 100 {
+                return Err(Error::Config(
+                    "oldconfig: end of input, and the current value is not accepted".into(),
+                ));
+            }
+            line = eof.to_string();
+        }
+        self.output.push_str(&line);
+        Ok(line)
+    }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::error::{Error, Loc, Result, Warning};
 use super::eval::{string_valid, Config};
+use super::expr::Expr;
 use super::tree::{MenuId, MenuKind, SymId, SymType, ROOT_MENU};
 use super::tri::Tri;
 
@@ -40,8 +41,8 @@ impl Config {
         });
     }
 
-    /// Reads user values from a file (kconfig's `conf_read_simple`), on top
-    /// of the values already set.
+    /// Reads user values from a file (kconfig's `conf_read_simple`). As in
+    /// kconfig, the file replaces every user value held so far.
     pub fn read_simple(&mut self, path: &Path) -> Result<()> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let text = String::from_utf8_lossy(&bytes);
@@ -54,6 +55,17 @@ impl Config {
         let tree = self.tree.clone();
         let file: std::sync::Arc<str> = std::sync::Arc::from(name);
         let prefix = self.prefix.clone();
+        // conf_read_simple starts from scratch, and marks every choice as
+        // having a user value (n until one of its values says otherwise):
+        // a choice none of whose values is set stays n when optional.
+        for (id, s) in tree.syms.iter().enumerate() {
+            let st = &mut self.st[id];
+            st.user_set = s.is_choice;
+            st.user_tri = Tri::No;
+            st.user_val.clear();
+            st.user_choice = None;
+            st.valid = false;
+        }
         for (i, raw) in text.split('\n').enumerate() {
             let line = raw.strip_suffix('\r').unwrap_or(raw);
             let loc = Loc {
@@ -266,7 +278,7 @@ impl Config {
             if s.is_const || !self.st[id].user_set || s.choice.is_some() {
                 continue;
             }
-            if self.st[id].visible == Tri::No && unsaved == 0 {
+            if self.st[id].visible == Tri::No && unsaved == 0 && !s.transitional {
                 self.st[id].user_set = false;
             }
             if matches!(s.ty, SymType::String | SymType::Int | SymType::Hex) {
@@ -278,8 +290,49 @@ impl Config {
                 }
             }
         }
-        self.invalidate();
+        // kconfig keeps the values computed above: they are what conf_write
+        // writes. That matters where computing has a side effect, e.g. a y
+        // choice with a visible value lacking a user value loses its own
+        // user value while keeping the y computed from it. Only a symbol
+        // whose out-of-range value was dropped is computed again (above);
+        // symbols already computed from its old value keep theirs, as in
+        // kconfig (whose next olddefconfig then changes them).
+        self.adopt_transitional_values();
         ReadReport { unsaved }
+    }
+
+    /// Linux >= 6.18: a symbol without a user value whose active default is
+    /// a transitional symbol with a value read from the file takes that
+    /// value as its own, so oldconfig does not ask for it again.
+    fn adopt_transitional_values(&mut self) {
+        let tree = self.tree.clone();
+        if !tree.syms.iter().any(|s| s.transitional) {
+            return;
+        }
+        let mut adopt = Vec::new();
+        for id in 0..tree.syms.len() {
+            let s = &tree.syms[id];
+            if s.is_const || s.transitional || s.choice.is_some() || self.st[id].user_set {
+                continue;
+            }
+            let from = s
+                .defaults
+                .iter()
+                .find_map(|d| (self.eval_opt(&d.visible) != Tri::No).then_some(&d.value));
+            if let Some(Expr::Sym(t)) = from {
+                if tree.syms[*t].transitional && self.st[*t].user_set {
+                    adopt.push(id);
+                }
+            }
+        }
+        for id in adopt {
+            self.calc(id);
+            let st = &mut self.st[id];
+            st.user_tri = st.curr_tri;
+            st.user_val = st.curr_val.clone();
+            st.user_set = true;
+        }
+        self.invalidate();
     }
 
     /// The `.config` line of a symbol, or `None` when it writes nothing.
@@ -294,6 +347,52 @@ impl Config {
             SymType::String => format!("{}{}={}\n", self.prefix, s.name, escape_string(&val)),
             _ => format!("{}{}={}\n", self.prefix, s.name, val),
         }
+    }
+
+    /// The files kconfig tries when there is no configuration file yet, in
+    /// order: the defaults of the `option defconfig_list` symbol (kconfig
+    /// <= 4.17) whose condition holds, with `$SYMBOL` references expanded;
+    /// without such a symbol, the words of `$KCONFIG_DEFCONFIG_LIST`
+    /// (kconfig >= 5.15).
+    pub fn default_config_names(&mut self) -> Vec<String> {
+        let tree = self.tree.clone();
+        let Some(list) = tree.defconfig_list else {
+            return std::env::var("KCONFIG_DEFCONFIG_LIST")
+                .map(|v| v.split_whitespace().map(String::from).collect())
+                .unwrap_or_default();
+        };
+        let mut out = Vec::new();
+        for d in &tree.syms[list].defaults {
+            if self.eval_opt(&d.visible) == Tri::No {
+                continue;
+            }
+            if let Expr::Sym(v) = d.value {
+                out.push(self.expand_symbol_refs(&tree.syms[v].name));
+            }
+        }
+        out
+    }
+
+    /// kconfig's `conf_expand_value`: `$NAME` becomes the value of symbol
+    /// NAME (an undefined symbol's value is its name).
+    fn expand_symbol_refs(&mut self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(pos) = rest.find('$') {
+            out.push_str(&rest[..pos]);
+            let after = &rest[pos + 1..];
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let name = &after[..len];
+            match self.tree.find(name) {
+                Some(id) => out.push_str(&self.string_value(id)),
+                None => out.push_str(name),
+            }
+            rest = &after[len..];
+        }
+        out.push_str(rest);
+        out
     }
 
     /// The header comment kconfig puts at the top of `.config`.

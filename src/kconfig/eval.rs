@@ -236,7 +236,14 @@ impl Config {
     }
 
     fn parse_num(&self, id: SymId, s: &str) -> Num {
-        let ty = self.tree.syms[id].ty;
+        // kconfig's constants (`y`, `m`, `n` included) have no type, so
+        // they parse as C numbers or stay strings, never as tristates.
+        let sym = &self.tree.syms[id];
+        let ty = if sym.is_const {
+            SymType::Unknown
+        } else {
+            sym.ty
+        };
         match ty {
             SymType::Bool | SymType::Tristate => Num::Signed(match s {
                 "n" => 0,
@@ -295,11 +302,14 @@ impl Config {
     fn calc_visibility(&mut self, id: SymId) {
         let tree = self.tree.clone();
         let s = &tree.syms[id];
-        let choice_tri = s.choice.map(|c| self.st[c].curr_tri);
         let mut tri = Tri::No;
         for &m in &s.menus {
             if let Some(p) = &tree.menus[m].prompt {
                 let mut v = self.eval_opt(&p.visible);
+                // A tristate choice value visible at m is hidden when the
+                // choice is y. The choice's value is read after evaluating
+                // the prompt, which computes it, as kconfig does.
+                let choice_tri = s.choice.map(|c| self.st[c].curr_tri);
                 if s.ty == SymType::Tristate && v == Tri::Mod && choice_tri == Some(Tri::Yes) {
                     v = Tri::No;
                 }
@@ -407,6 +417,11 @@ impl Config {
                     if visible != Tri::No && self.st[id].user_set {
                         new_tri = self.st[id].user_tri.and(visible);
                         done = true;
+                    } else if s.transitional && self.st[id].user_set {
+                        // Linux >= 6.18: a transitional symbol has no prompt
+                        // but passes on the value read from an old .config.
+                        new_tri = self.st[id].user_tri;
+                        done = true;
                     }
                     if !done {
                         if self.st[id].rev_dep != Tri::No {
@@ -437,7 +452,7 @@ impl Config {
                 }
             }
             SymType::String | SymType::Int | SymType::Hex => {
-                if visible != Tri::No && self.st[id].user_set {
+                if (visible != Tri::No || s.transitional) && self.st[id].user_set {
                     new_val = self.st[id].user_val.clone();
                 } else if let Some((Expr::Sym(ds), _)) = self.default_prop(id) {
                     self.st[id].write = true;
@@ -615,6 +630,10 @@ impl Config {
     /// The value as text, as .config shows it (`y`, `m`, `n`, or the string).
     pub fn string_value(&mut self, id: SymId) -> String {
         self.calc(id);
+        if self.tree.syms[id].is_const {
+            // kconfig's `m` reads "m" even without modules: constants have no type.
+            return self.st[id].curr_val.clone();
+        }
         match self.tree.syms[id].ty {
             SymType::Bool | SymType::Tristate => match self.st[id].curr_tri {
                 Tri::No => "n".into(),

@@ -81,6 +81,9 @@ pub struct Outcome {
     pub written: Option<PathBuf>,
     /// The seed used by randconfig.
     pub seed: Option<u64>,
+    /// Informational messages (kconfig's `conf_message`), such as the
+    /// defaults file read when there is no configuration yet.
+    pub messages: Vec<String>,
 }
 
 /// The default configuration file name: `$KCONFIG_CONFIG`, then Buildroot's
@@ -93,13 +96,43 @@ pub fn default_config_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".config"))
 }
 
-fn read_if_exists(cfg: &mut Config, path: &Path) -> Result<bool> {
+/// kconfig's `conf_read(NULL)`: the configuration file, or when there is
+/// none yet, the first existing file of the default list.
+fn read_if_exists(
+    cfg: &mut Config,
+    path: &Path,
+    load: &LoadOptions,
+    messages: &mut Vec<String>,
+) -> Result<bool> {
     if path.exists() {
         cfg.read(path)?;
-        Ok(true)
-    } else {
-        Ok(false)
+        return Ok(true);
     }
+    let base = match &load.base_dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(|e| Error::io(".", e))?,
+    };
+    let srctree = load
+        .srctree
+        .clone()
+        .or_else(|| std::env::var_os("srctree").map(PathBuf::from));
+    for name in cfg.default_config_names() {
+        // kconfig's zconf_fopen: the current directory, then $srctree.
+        let p = Path::new(&name);
+        let found = if p.is_absolute() {
+            Some(p.to_path_buf())
+        } else {
+            std::iter::once(base.join(p))
+                .chain(srctree.iter().map(|s| s.join(p)))
+                .find(|c| c.is_file())
+        };
+        if let Some(f) = found.filter(|f| f.is_file()) {
+            cfg.read(&f)?;
+            messages.push(format!("using defaults found in {name}"));
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Loads the tree and performs the action.
@@ -109,6 +142,7 @@ pub fn run(req: &Request) -> Result<Outcome> {
     let mut stdout = String::new();
     let mut written = None;
     let mut seed = None;
+    let mut messages = Vec::new();
     let mut cfg = Config::new(tree);
     if let Some(p) = &req.prefix {
         cfg.prefix = p.clone();
@@ -126,23 +160,23 @@ pub fn run(req: &Request) -> Result<Outcome> {
             cfg.set_all_new(NewMode::Default, &mut rand::rngs::mock::StepRng::new(0, 1));
         }
         Action::Savedefconfig(file) => {
-            read_if_exists(&mut cfg, &req.config)?;
+            read_if_exists(&mut cfg, &req.config, &req.load, &mut messages)?;
             cfg.write_defconfig(file)?;
             written = Some(file.clone());
             write = false;
         }
         Action::Olddefconfig => {
-            read_if_exists(&mut cfg, &req.config)?;
+            read_if_exists(&mut cfg, &req.config, &req.load, &mut messages)?;
         }
         Action::Oldconfig => {
-            read_if_exists(&mut cfg, &req.config)?;
+            read_if_exists(&mut cfg, &req.config, &req.load, &mut messages)?;
             let stdin = std::io::stdin();
             let mut input = stdin.lock();
             let mut stdout = std::io::stdout();
             cfg.oldconfig(&mut input, &mut stdout)?;
         }
         Action::Listnewconfig => {
-            read_if_exists(&mut cfg, &req.config)?;
+            read_if_exists(&mut cfg, &req.config, &req.load, &mut messages)?;
             stdout = cfg.listnewconfig();
             write = false;
         }
@@ -204,5 +238,6 @@ pub fn run(req: &Request) -> Result<Outcome> {
         stdout,
         written,
         seed,
+        messages,
     })
 }

@@ -77,20 +77,25 @@ impl<'a> Lines<'a> {
     pub fn next_logical(&mut self) -> Option<(u32, Cow<'a, str>)> {
         let first = self.lineno;
         let line = self.take_line()?;
-        let Some(stripped) = line.strip_suffix('\\') else {
+        if !continues(line) {
             return Some((first, Cow::Borrowed(line)));
-        };
-        let mut out = stripped.to_string();
+        }
+        let mut out = line[..line.len() - 1].to_string();
         while let Some(next) = self.take_line() {
-            match next.strip_suffix('\\') {
-                Some(s) => out.push_str(s),
-                None => {
-                    out.push_str(next);
-                    break;
-                }
+            if continues(next) {
+                out.push_str(&next[..next.len() - 1]);
+            } else {
+                out.push_str(next);
+                break;
             }
         }
         Some((first, Cow::Owned(out)))
+    }
+
+    /// Whether the line just consumed ended with a newline (all but
+    /// possibly the file's last line do).
+    pub fn has_newline_before_next(&self) -> bool {
+        self.pos < self.text.len() || self.text.ends_with('\n')
     }
 
     /// Peeks at the next physical line.
@@ -113,6 +118,36 @@ fn memchr_nl(s: &str) -> Option<usize> {
     memchr::memchr(b'\n', s.as_bytes())
 }
 
+/// Whether a physical line ends with a `\` that escapes its newline: one
+/// outside strings, comments and `$(...)` references.
+fn continues(line: &str) -> bool {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => return false,
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= b.len() {
+                    // kconfig ends an unterminated string at the newline.
+                    return false;
+                }
+            }
+            b'$' if b.get(i + 1) == Some(&b'(') => match matching_paren(line, i + 2) {
+                Some(end) => i = end,
+                None => return false,
+            },
+            b'\\' if i + 1 == b.len() => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Width of leading blanks, tabs counting to the next multiple of 8.
 pub fn indent_width(line: &str) -> (usize, usize) {
     let mut ts = 0;
@@ -128,20 +163,36 @@ pub fn indent_width(line: &str) -> (usize, usize) {
     (ts, bytes)
 }
 
-/// Reads a help text from `lines` following kconfig's rules: the first
-/// non-blank line sets the indentation; the text ends at the first non-blank
-/// line indented less (or not at all). Deeper indentation is kept.
+/// Reads a help text from `lines` as kconfig's lexer does (its `HELP`
+/// state): the first text line sets the indentation (tabs count to the next
+/// multiple of 8); deeper lines keep their extra indentation as spaces and
+/// lose trailing blanks; blank lines are kept, also leading and trailing
+/// ones. The text ends before the first text line indented less, which is
+/// parsed again, or at a line that starts in column 0: then the newline
+/// before that line is not part of the text.
 pub fn read_help(lines: &mut Lines) -> String {
     let mut text = String::new();
     let mut first_ts: Option<usize> = None;
-    let mut pending_blank = 0usize;
+    // Whether the line after the current one starts in column 0 with text:
+    // kconfig's `[ \t]*\n/[^ \t\n]` rule, which ends the help.
+    let next_ends = |lines: &Lines| {
+        lines
+            .peek_raw()
+            .and_then(|l| l.chars().next())
+            .is_some_and(|c| !matches!(c, ' ' | '\t' | '\r'))
+    };
     while let Some(raw) = lines.peek_raw() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let (ts, nbytes) = indent_width(raw);
         let body = raw[nbytes..].trim_end_matches([' ', '\t']);
         if body.is_empty() {
-            pending_blank += 1;
             lines.next_raw();
+            if next_ends(lines) {
+                break;
+            }
+            if lines.has_newline_before_next() {
+                text.push('\n');
+            }
             continue;
         }
         if ts == 0 {
@@ -152,19 +203,17 @@ pub fn read_help(lines: &mut Lines) -> String {
             Some(f) if ts < f => break,
             _ => {}
         }
-        let extra = ts - first_ts.unwrap_or(ts);
-        if !text.is_empty() {
-            for _ in 0..pending_blank {
-                text.push('\n');
-            }
-        }
-        pending_blank = 0;
-        for _ in 0..extra {
+        for _ in 0..ts - first_ts.unwrap_or(ts) {
             text.push(' ');
         }
         text.push_str(body);
-        text.push('\n');
         lines.next_raw();
+        if next_ends(lines) {
+            break;
+        }
+        if lines.has_newline_before_next() {
+            text.push('\n');
+        }
     }
     text
 }
@@ -415,9 +464,16 @@ mod tests {
 
     #[test]
     fn help_indentation() {
-        let mut l = Lines::new("\t  first\n\t    deeper\n\n\t  after blank\nconfig X\n");
+        let mut l = Lines::new("\t  first\n\t    deeper\n\n\t  after blank\n\nconfig X\n");
         assert_eq!(read_help(&mut l), "first\n  deeper\n\nafter blank\n");
         assert_eq!(l.peek_raw(), Some("config X"));
+        // A column-0 line right after the text: kconfig keeps no final newline.
+        let mut l = Lines::new("\t  text\nconfig X\n");
+        assert_eq!(read_help(&mut l), "text");
+        // Blank lines before a less indented line are kept.
+        let mut l = Lines::new("\n\t  text\n\n\tdefault y\n");
+        assert_eq!(read_help(&mut l), "\ntext\n\n");
+        assert_eq!(l.peek_raw(), Some("\tdefault y"));
     }
 
     #[test]
@@ -425,6 +481,14 @@ mod tests {
         let mut l = Lines::new("\t  text\n\tdefault y\n");
         assert_eq!(read_help(&mut l), "text\n");
         assert_eq!(l.peek_raw(), Some("\tdefault y"));
+    }
+
+    #[test]
+    fn no_continuation_in_comments_and_strings() {
+        let mut l = Lines::new("# comment \\\nconfig A\n\tdefault \"x \\\ny\"\n");
+        assert_eq!(l.next_logical(), Some((1, "# comment \\".into())));
+        assert_eq!(l.next_logical(), Some((2, "config A".into())));
+        assert_eq!(l.next_logical(), Some((3, "\tdefault \"x \\".into())));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! and `if` blocks are flattened. Then dependency loops are rejected.
 
 use super::error::{Error, Result, Warning};
-use super::expr::{and_opt, or_acc, Expr};
+use super::expr::{and_opt, or_acc, CmpOp, Expr};
 use super::tree::{MenuId, MenuKind, SymId, SymType, Tree, ROOT_MENU};
+use std::sync::Arc;
 
 pub(crate) fn finalize(tree: &mut Tree) -> Result<()> {
     finalize_node(tree, ROOT_MENU);
@@ -50,12 +51,13 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
         } else {
             tree.menus[parent].dep.clone()
         };
+        let rm = RewriteM::of(tree);
         for c in tree.menus[parent].children.clone() {
-            let own = tree.menus[c].dep.take();
+            let own = rm.apply(tree.menus[c].dep.take());
             let basedep = and_opt(parentdep.clone(), own);
             tree.menus[c].dep = basedep.clone();
             if let Some(p) = tree.menus[c].prompt.as_mut() {
-                p.visible = and_opt(basedep.clone(), p.visible.take());
+                p.visible = and_opt(basedep.clone(), rm.apply(p.visible.take()));
             }
             if let Some(s) = node_sym(tree, c) {
                 propagate_props(tree, s, c, &basedep);
@@ -68,12 +70,14 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
         }
     }
     if let MenuKind::Symbol(s) = tree.menus[parent].kind {
-        let dep = tree.menus[parent]
-            .dep
-            .clone()
-            .unwrap_or(Expr::Sym(tree.sym_y()));
-        let old = tree.syms[s].dir_dep.take();
-        tree.syms[s].dir_dep = or_acc(old, dep);
+        // kconfig ORs the dependencies of every definition; a definition
+        // without any adds nothing (expr_alloc_or(e, NULL) is e), so a
+        // symbol defined both inside `if X` and unconditionally still has
+        // X as its direct dependency. With no dependency at all it is y.
+        if let Some(dep) = tree.menus[parent].dep.clone() {
+            let old = tree.syms[s].dir_dep.take();
+            tree.syms[s].dir_dep = or_acc(old, dep);
+        }
     }
     let mut i = 0;
     while i < tree.menus[parent].children.len() {
@@ -89,18 +93,12 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
                         msg: "choice value must have a prompt".into(),
                     });
                 }
+                if tree.syms[cs].ty == SymType::Tristate && tree.syms[vs].ty != SymType::Tristate {
+                    require_choice_y(tree, cs, vs, c);
+                }
             }
         }
-        let flatten = !tree.menus[c].children.is_empty() && tree.menus[c].prompt.is_none();
-        if flatten {
-            let kids = std::mem::take(&mut tree.menus[c].children);
-            for &k in &kids {
-                tree.menus[k].parent = Some(parent);
-            }
-            let tail: Vec<MenuId> = tree.menus[parent].children.drain(i + 1..).collect();
-            tree.menus[parent].children.extend(kids);
-            tree.menus[parent].children.extend(tail);
-        }
+        flatten_child(tree, parent, i);
         i += 1;
     }
     if let (true, Some(cs)) = (is_choice, sym) {
@@ -115,29 +113,199 @@ fn finalize_node(tree: &mut Tree, parent: MenuId) {
     }
 }
 
+/// kconfig's `rewrite_m`: in a dependency or a condition, the constant `m`
+/// means `m && MODULES` (the modules symbol, or `n` when there is none), so
+/// it is n when modules are disabled. Values (`default m`) are not touched.
+struct RewriteM {
+    m: SymId,
+    modules: SymId,
+}
+
+impl RewriteM {
+    fn of(tree: &Tree) -> RewriteM {
+        RewriteM {
+            m: tree.sym_m(),
+            modules: tree.modules.unwrap_or(tree.sym_n()),
+        }
+    }
+
+    fn apply(&self, e: Option<Expr>) -> Option<Expr> {
+        e.map(|e| self.rewrite(e))
+    }
+
+    fn rewrite(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Sym(s) if s == self.m => Expr::and(Expr::Sym(s), Expr::Sym(self.modules)),
+            Expr::Not(a) => Expr::not(self.rewrite(Arc::unwrap_or_clone(a))),
+            Expr::And(a, b) => Expr::and(
+                self.rewrite(Arc::unwrap_or_clone(a)),
+                self.rewrite(Arc::unwrap_or_clone(b)),
+            ),
+            Expr::Or(a, b) => Expr::or(
+                self.rewrite(Arc::unwrap_or_clone(a)),
+                self.rewrite(Arc::unwrap_or_clone(b)),
+            ),
+            other => other,
+        }
+    }
+}
+
+/// kconfig's `expr_transform`, as far as it changes values through
+/// [`trans_bool`]: negations are pushed down (De Morgan, `!!a`, `!(a = x)`
+/// into `a != x`, ...) and comparisons of bool symbols with n/m/y become
+/// plain symbol tests. The result has the same value.
+fn transform(tree: &Tree, e: Expr) -> Expr {
+    let (n, m, y) = (tree.sym_n(), tree.sym_m(), tree.sym_y());
+    let is_bool = |s: SymId| tree.syms[s].ty == SymType::Bool && !tree.syms[s].is_const;
+    match e {
+        Expr::And(a, b) => Expr::and(
+            transform(tree, Arc::unwrap_or_clone(a)),
+            transform(tree, Arc::unwrap_or_clone(b)),
+        ),
+        Expr::Or(a, b) => Expr::or(
+            transform(tree, Arc::unwrap_or_clone(a)),
+            transform(tree, Arc::unwrap_or_clone(b)),
+        ),
+        Expr::Cmp(CmpOp::Eq, l, r) if is_bool(l) && [n, m, y].contains(&r) => match r {
+            r if r == n => Expr::not(Expr::Sym(l)),
+            r if r == m => Expr::Sym(n),
+            _ => Expr::Sym(l),
+        },
+        Expr::Cmp(CmpOp::Ne, l, r) if is_bool(l) && [n, m, y].contains(&r) => match r {
+            r if r == n => Expr::Sym(l),
+            r if r == m => Expr::Sym(y),
+            _ => Expr::not(Expr::Sym(l)),
+        },
+        Expr::Not(a) => match transform(tree, Arc::unwrap_or_clone(a)) {
+            Expr::Not(x) => transform(tree, Arc::unwrap_or_clone(x)),
+            Expr::Cmp(op, l, r) => {
+                let op = match op {
+                    CmpOp::Eq => CmpOp::Ne,
+                    CmpOp::Ne => CmpOp::Eq,
+                    CmpOp::Le => CmpOp::Gt,
+                    CmpOp::Ge => CmpOp::Lt,
+                    CmpOp::Lt => CmpOp::Ge,
+                    CmpOp::Gt => CmpOp::Le,
+                };
+                Expr::Cmp(op, l, r)
+            }
+            Expr::Or(a, b) => transform(
+                tree,
+                Expr::and(
+                    Expr::not(Arc::unwrap_or_clone(a)),
+                    Expr::not(Arc::unwrap_or_clone(b)),
+                ),
+            ),
+            Expr::And(a, b) => transform(
+                tree,
+                Expr::or(
+                    Expr::not(Arc::unwrap_or_clone(a)),
+                    Expr::not(Arc::unwrap_or_clone(b)),
+                ),
+            ),
+            Expr::Sym(s) if s == y => Expr::Sym(n),
+            Expr::Sym(s) if s == n => Expr::Sym(y),
+            Expr::Sym(s) if s == m => Expr::Sym(m),
+            other => Expr::not(other),
+        },
+        other => other,
+    }
+}
+
+/// kconfig's `expr_trans_bool`: `T != n` with a tristate T becomes `T`.
+fn trans_bool(tree: &Tree, e: Expr) -> Expr {
+    match e {
+        Expr::And(a, b) => Expr::and(
+            trans_bool(tree, Arc::unwrap_or_clone(a)),
+            trans_bool(tree, Arc::unwrap_or_clone(b)),
+        ),
+        Expr::Or(a, b) => Expr::or(
+            trans_bool(tree, Arc::unwrap_or_clone(a)),
+            trans_bool(tree, Arc::unwrap_or_clone(b)),
+        ),
+        Expr::Not(a) => Expr::not(trans_bool(tree, Arc::unwrap_or_clone(a))),
+        Expr::Cmp(CmpOp::Ne, l, r)
+            if r == tree.sym_n()
+                && tree.syms[l].ty == SymType::Tristate
+                && !tree.syms[l].is_const =>
+        {
+            Expr::Sym(l)
+        }
+        other => other,
+    }
+}
+
+/// A bool value of a tristate choice only makes sense when the choice is y
+/// (kconfig's menu_finalize): `<choice> = y` is added to the entry's
+/// dependencies and to the conditions of its prompt and of the defaults and
+/// ranges defined there (not to its direct dependencies, nor to what it
+/// selects, which were set up before).
+fn require_choice_y(tree: &mut Tree, cs: SymId, vs: SymId, menu: MenuId) {
+    let base = Expr::Cmp(CmpOp::Eq, cs, tree.sym_y());
+    let dep = tree.menus[menu].dep.take();
+    tree.menus[menu].dep = and_opt(Some(base.clone()), dep);
+    if let Some(p) = tree.menus[menu].prompt.as_mut() {
+        p.visible = and_opt(Some(base.clone()), p.visible.take());
+    }
+    let sym = &mut tree.syms[vs];
+    for d in sym.defaults.iter_mut().filter(|d| d.menu == menu) {
+        d.visible = and_opt(Some(base.clone()), d.visible.take());
+    }
+    for r in sym.ranges.iter_mut().filter(|r| r.menu == menu) {
+        r.visible = and_opt(Some(base.clone()), r.visible.take());
+    }
+}
+
+/// Moves the children of child `i` of `parent` up, right after it, when
+/// that child has no prompt: `if` blocks, and automatic submenus below
+/// promptless symbols, are flattened.
+fn flatten_child(tree: &mut Tree, parent: MenuId, i: usize) {
+    let c = tree.menus[parent].children[i];
+    if tree.menus[c].children.is_empty() || tree.menus[c].prompt.is_some() {
+        return;
+    }
+    let kids = std::mem::take(&mut tree.menus[c].children);
+    for &k in &kids {
+        tree.menus[k].parent = Some(parent);
+    }
+    let tail: Vec<MenuId> = tree.menus[parent].children.drain(i + 1..).collect();
+    tree.menus[parent].children.extend(kids);
+    tree.menus[parent].children.extend(tail);
+}
+
 /// Adds the entry's dependencies to the properties defined at this entry,
 /// and records selects/implies on their targets.
 fn propagate_props(tree: &mut Tree, s: SymId, menu: MenuId, basedep: &Option<Expr>) {
+    let rm = RewriteM::of(tree);
     let mut sym = std::mem::replace(
         &mut tree.syms[s],
         super::tree::Symbol::new("", SymType::Unknown, true),
     );
     for d in sym.defaults.iter_mut().filter(|d| d.menu == menu) {
-        d.visible = and_opt(basedep.clone(), d.visible.take());
+        d.visible = and_opt(basedep.clone(), rm.apply(d.visible.take()));
     }
     for r in sym.ranges.iter_mut().filter(|r| r.menu == menu) {
-        r.visible = and_opt(basedep.clone(), r.visible.take());
+        r.visible = and_opt(basedep.clone(), rm.apply(r.visible.take()));
     }
     let mut reverse = Vec::new();
     for (is_select, list) in [(true, &mut sym.selects), (false, &mut sym.implies)] {
         for p in list.iter_mut().filter(|p| p.menu == menu) {
-            p.visible = and_opt(basedep.clone(), p.visible.take());
-            let e = and_opt(Some(Expr::Sym(s)), p.visible.clone()).unwrap_or(Expr::Sym(s));
-            reverse.push((is_select, p.target, e, p.loc.clone()));
+            p.visible = and_opt(basedep.clone(), rm.apply(p.visible.take()));
+            reverse.push((is_select, p.target, p.visible.clone(), p.loc.clone()));
         }
     }
+    let owner_tristate = sym.ty == SymType::Tristate;
     tree.syms[s] = sym;
-    for (is_select, target, e, loc) in reverse {
+    for (is_select, target, cond, loc) in reverse {
+        // kconfig normalizes the conditions of a non-tristate symbol's
+        // properties with expr_trans_bool(), which turns `T != n` (also
+        // from `!(T = n)`) into plain `T`: for a tristate T at m, what such a
+        // symbol selects or implies then gets m, not y.
+        let cond = match cond {
+            Some(c) if !owner_tristate => Some(trans_bool(tree, transform(tree, c))),
+            c => c,
+        };
+        let e = and_opt(Some(Expr::Sym(s)), cond).unwrap_or(Expr::Sym(s));
         let t = &mut tree.syms[target];
         if is_select {
             t.rev_dep = or_acc(t.rev_dep.take(), e);
@@ -186,26 +354,13 @@ fn finalize_child(tree: &mut Tree, parent: MenuId, idx: usize) {
         tree.menus[m].parent = Some(c);
     }
     tree.menus[c].children = moved;
-    // As kconfig does after building the submenu: `if` blocks (and other
-    // prompt-less entries) that moved under the symbol are flattened too.
-    flatten_promptless(tree, c);
-}
-
-/// Splices the children of prompt-less entries (`if` blocks) into `parent`.
-fn flatten_promptless(tree: &mut Tree, parent: MenuId) {
-    let mut i = 0;
-    while i < tree.menus[parent].children.len() {
-        let c = tree.menus[parent].children[i];
-        if !tree.menus[c].children.is_empty() && tree.menus[c].prompt.is_none() {
-            let kids = std::mem::take(&mut tree.menus[c].children);
-            for &k in &kids {
-                tree.menus[k].parent = Some(parent);
-            }
-            let tail: Vec<MenuId> = tree.menus[parent].children.drain(i + 1..).collect();
-            tree.menus[parent].children.extend(kids);
-            tree.menus[parent].children.extend(tail);
-        }
-        i += 1;
+    // As kconfig's menu_finalize() does for the new submenu: an `if` taken
+    // into it (or a promptless symbol with a submenu of its own) is
+    // flattened, so its entries become entries of the submenu.
+    let mut k = 0;
+    while k < tree.menus[c].children.len() {
+        flatten_child(tree, c, k);
+        k += 1;
     }
 }
 

@@ -402,8 +402,14 @@ impl Parser<'_> {
                 return Err(Error::syntax(loc, "invalid choice name"));
             }
         }
+        // A named choice keeps its name (listnewconfig shows it); it is not
+        // entered in the symbol table.
+        let name = match args.first() {
+            Some(Tok::Word(w)) => w.as_ref(),
+            _ => "",
+        };
         let sym = self.tree.syms.len();
-        let mut s = super::tree::Symbol::new("", SymType::Unknown, false);
+        let mut s = super::tree::Symbol::new(name, SymType::Unknown, false);
         s.is_choice = true;
         self.tree.syms.push(s);
         let id = self.new_menu(MenuKind::Choice(sym), loc);
@@ -420,10 +426,11 @@ impl Parser<'_> {
     fn menu_entry(&mut self, args: &[Tok], loc: &Loc) -> Result<()> {
         let text = self.one_string(args, loc, "menu")?;
         let id = self.new_menu(MenuKind::Menu, loc);
-        let visible = self.enclosing_visibility(id);
+        // kconfig applies the `visible if` of enclosing menus to the prompts
+        // of symbols and choices only, not to menus and comments.
         self.tree.menus[id].prompt = Some(Prompt {
             text,
-            visible,
+            visible: None,
             loc: loc.clone(),
         });
         self.blocks.push(Block {
@@ -458,10 +465,11 @@ impl Parser<'_> {
     fn comment_entry(&mut self, args: &[Tok], loc: &Loc) -> Result<()> {
         let text = self.one_string(args, loc, "comment")?;
         let id = self.new_menu(MenuKind::Comment, loc);
-        let visible = self.enclosing_visibility(id);
+        // kconfig applies the `visible if` of enclosing menus to the prompts
+        // of symbols and choices only, not to menus and comments.
         self.tree.menus[id].prompt = Some(Prompt {
             text,
-            visible,
+            visible: None,
             loc: loc.clone(),
         });
         self.current = Some(id);
@@ -743,7 +751,43 @@ impl Parser<'_> {
         }
     }
 
+    /// Linux >= 6.18: a transitional symbol only passes an old value on; it
+    /// can have a type and help, nothing else.
+    fn check_transitional(&self, kw: &str, args: &[Tok], loc: &Loc) -> Result<()> {
+        let Some(m) = self.current else {
+            return Ok(());
+        };
+        let MenuKind::Symbol(s) = self.tree.menus[m].kind else {
+            return Ok(());
+        };
+        let sym = &self.tree.syms[s];
+        let bad = match kw {
+            "transitional" => {
+                let node = &self.tree.menus[m];
+                node.prompt.is_some()
+                    || node.dep.is_some()
+                    || sym.defaults.iter().any(|d| d.menu == m)
+                    || sym.selects.iter().chain(&sym.implies).any(|p| p.menu == m)
+                    || sym.ranges.iter().any(|r| r.menu == m)
+            }
+            "bool" | "boolean" | "tristate" | "string" | "int" | "hex" => {
+                sym.transitional && !args.is_empty()
+            }
+            "prompt" | "default" | "def_bool" | "def_tristate" | "select" | "imply" | "depends"
+            | "range" => sym.transitional,
+            _ => false,
+        };
+        if bad {
+            return Err(Error::syntax(
+                loc,
+                "transitional symbols can only have help sections",
+            ));
+        }
+        Ok(())
+    }
+
     fn attribute(&mut self, kw: &str, args: &[Tok], loc: &Loc) -> Result<()> {
+        self.check_transitional(kw, args, loc)?;
         match kw {
             "bool" | "boolean" | "tristate" | "string" | "int" | "hex" => {
                 let (m, s) = self.current_sym(kw, loc)?;
@@ -915,6 +959,9 @@ impl Parser<'_> {
                 Ok(())
             }
             [Tok::Word(w)] if w == "defconfig_list" => {
+                // Like `option env`, the symbol is kconfig's SYMBOL_AUTO:
+                // never written to .config.
+                self.tree.syms[s].no_write = true;
                 if self.tree.defconfig_list.is_none() {
                     self.tree.defconfig_list = Some(s);
                 } else if self.tree.defconfig_list != Some(s) {
