@@ -121,6 +121,9 @@ fn memchr_nl(s: &str) -> Option<usize> {
 /// Whether a physical line ends with a `\` that escapes its newline: one
 /// outside strings, comments and `$(...)` references.
 fn continues(line: &str) -> bool {
+    if !line.ends_with('\\') {
+        return false;
+    }
     let b = line.as_bytes();
     let mut i = 0;
     while i < b.len() {

@@ -212,6 +212,20 @@ fn transform(tree: &Tree, e: Expr) -> Expr {
     }
 }
 
+/// Whether `e` compares a (non-constant) tristate symbol with something.
+fn compares_tristate(tree: &Tree, e: &Expr) -> bool {
+    match e {
+        Expr::Sym(_) => false,
+        Expr::Not(a) => compares_tristate(tree, a),
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            compares_tristate(tree, a) || compares_tristate(tree, b)
+        }
+        Expr::Cmp(_, l, r) => [*l, *r]
+            .iter()
+            .any(|&x| tree.syms[x].ty == SymType::Tristate && !tree.syms[x].is_const),
+    }
+}
+
 /// kconfig's `expr_trans_bool`: `T != n` with a tristate T becomes `T`.
 fn trans_bool(tree: &Tree, e: Expr) -> Expr {
     match e {
@@ -301,8 +315,12 @@ fn propagate_props(tree: &mut Tree, s: SymId, menu: MenuId, basedep: &Option<Exp
         // properties with expr_trans_bool(), which turns `T != n` (also
         // from `!(T = n)`) into plain `T`: for a tristate T at m, what such a
         // symbol selects or implies then gets m, not y.
+        // transform() keeps values and trans_bool() only changes comparisons
+        // of tristate symbols: without one (all of Buildroot), skip both.
         let cond = match cond {
-            Some(c) if !owner_tristate => Some(trans_bool(tree, transform(tree, c))),
+            Some(c) if !owner_tristate && compares_tristate(tree, &c) => {
+                Some(trans_bool(tree, transform(tree, c)))
+            }
             c => c,
         };
         let e = and_opt(Some(Expr::Sym(s)), cond).unwrap_or(Expr::Sym(s));
