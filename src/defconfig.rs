@@ -71,6 +71,14 @@ impl Paths {
     }
 }
 
+/// Loads bbsdk's own Kconfig tree.
+pub fn load_tree(paths: &Paths) -> Result<std::sync::Arc<crate::kconfig::Tree>> {
+    crate::kconfig::load(
+        &PathBuf::from("Config.in"),
+        &paths.request(Action::Olddefconfig).load,
+    )
+}
+
 /// The defconfigs shipped in `configs/`, sorted.
 pub fn list_defconfigs(paths: &Paths) -> Result<Vec<String>> {
     let dir = paths.top.join("configs");

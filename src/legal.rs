@@ -63,20 +63,7 @@ pub fn legal_info(
             Variant::Host => (&mut host_csv, "host-licenses", "host-sources"),
         };
         let pv = format!("{}-{}", n.name, r.version);
-        let sources: Vec<fetch::Source> = r
-            .sources
-            .iter()
-            .map(|s| fetch::Source {
-                file_name: s.file.clone(),
-                urls: s.urls.clone(),
-                sha256: s.sha256.get_ref().clone(),
-                debian: s.debian.as_ref().map(|d| fetch::DebianSource {
-                    package: d.package.clone(),
-                    version: d.version.clone(),
-                    file: d.file.clone(),
-                }),
-            })
-            .collect();
+        let sources: Vec<fetch::Source> = r.sources.iter().map(|s| s.to_fetch()).collect();
         let files = fetcher.fetch_all(&sources, 2)?;
         let sdir = tmp.join(src_dir).join(&pv);
         std::fs::create_dir_all(&sdir).map_err(io(&sdir))?;

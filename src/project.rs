@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::defconfig::{self, Paths};
 use crate::fetch::{self, Fetcher, Mirrors};
-use crate::kconfig::{self, Config, LoadOptions};
+use crate::kconfig::{self, Config};
 use crate::package::{PackageError, Registry};
 use crate::plan::{self, Plan, PlanError, PlanInput};
 use crate::target::Target;
@@ -41,14 +41,7 @@ impl Project {
     /// Loads the tree and `<output>/.config` (which must exist) and scans `package/`.
     pub fn open(paths: Paths) -> Result<Project, ProjectError> {
         defconfig::require_config(&paths)?;
-        let tree = kconfig::load(
-            &PathBuf::from("Config.in"),
-            &LoadOptions {
-                base_dir: Some(paths.top.clone()),
-                srctree: None,
-                legacy: Some(false),
-            },
-        )?;
+        let tree = defconfig::load_tree(&paths)?;
         let mut cfg = Config::new(tree);
         cfg.prefix = defconfig::PREFIX.to_string();
         cfg.read(&paths.config())?;
@@ -141,16 +134,7 @@ impl Project {
                 continue;
             };
             for s in &p.recipe.sources {
-                let src = fetch::Source {
-                    file_name: s.file.clone(),
-                    urls: s.urls.clone(),
-                    sha256: s.sha256.get_ref().clone(),
-                    debian: s.debian.as_ref().map(|d| fetch::DebianSource {
-                        package: d.package.clone(),
-                        version: d.version.clone(),
-                        file: d.file.clone(),
-                    }),
-                };
+                let src = s.to_fetch();
                 if !out.contains(&src) {
                     out.push(src);
                 }

@@ -408,16 +408,7 @@ impl Job<'_, '_> {
         self.step(Step::Fetch);
         let mut archives = Vec::new();
         for s in &self.pkg.recipe.sources {
-            let src = fetch::Source {
-                file_name: s.file.clone(),
-                urls: s.urls.clone(),
-                sha256: s.sha256.get_ref().clone(),
-                debian: s.debian.as_ref().map(|d| fetch::DebianSource {
-                    package: d.package.clone(),
-                    version: d.version.clone(),
-                    file: d.file.clone(),
-                }),
-            };
+            let src = s.to_fetch();
             let path = self
                 .exec
                 .fetcher

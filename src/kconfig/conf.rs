@@ -87,24 +87,12 @@ impl Config {
             if mode == NewMode::Random {
                 changed = self.randomize_choice(id, rng);
             } else {
-                self.set_choice_values_now(id);
+                self.set_all_choice_values(id);
                 changed = true;
             }
         }
         self.invalidate();
         changed
-    }
-
-    fn set_choice_values_now(&mut self, cs: SymId) {
-        let tree = self.tree.clone();
-        for &v in &tree.syms[cs].choice_values {
-            if !self.st[v].user_set {
-                self.st[v].user_tri = Tri::No;
-            }
-        }
-        self.st[cs].user_set = true;
-        self.st[cs].valid = false;
-        self.st[cs].need_set_choice_values = false;
     }
 
     /// kconfig's `randomize_choice_values`.

@@ -566,7 +566,9 @@ impl Config {
             .find(|&v| self.st[v].visible != Tri::No)
     }
 
-    fn set_all_choice_values(&mut self, cs: SymId) {
+    /// kconfig's `set_all_choice_values`: values without a user value become n,
+    /// and the choice counts as set by the user.
+    pub(crate) fn set_all_choice_values(&mut self, cs: SymId) {
         let tree = self.tree.clone();
         for &v in &tree.syms[cs].choice_values {
             if !self.st[v].user_set {

@@ -70,6 +70,22 @@ pub struct Source {
     pub debian: Option<DebianSource>,
 }
 
+impl Source {
+    /// The fetcher's view of this source.
+    pub fn to_fetch(&self) -> crate::fetch::Source {
+        crate::fetch::Source {
+            file_name: self.file.clone(),
+            urls: self.urls.clone(),
+            sha256: self.sha256.get_ref().clone(),
+            debian: self.debian.as_ref().map(|d| crate::fetch::DebianSource {
+                package: d.package.clone(),
+                version: d.version.clone(),
+                file: d.file.clone(),
+            }),
+        }
+    }
+}
+
 fn one() -> usize {
     1
 }

@@ -14,7 +14,7 @@ pub mod render;
 pub mod search;
 mod term;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -39,14 +39,7 @@ pub fn run_kconfig(kconfig_file: &Path, config_path: &Path) -> Result<Exit> {
 
 /// `bbsdk menuconfig`: bbsdk's own tree and `<output>/.config`.
 pub fn run_bbsdk(paths: &crate::defconfig::Paths) -> Result<Exit> {
-    let tree = crate::kconfig::load(
-        &PathBuf::from("Config.in"),
-        &LoadOptions {
-            base_dir: Some(paths.top.clone()),
-            srctree: None,
-            legacy: Some(false),
-        },
-    )?;
+    let tree = crate::defconfig::load_tree(paths)?;
     run(tree, &paths.config(), crate::defconfig::PREFIX)
 }
 
