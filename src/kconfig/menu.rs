@@ -226,6 +226,175 @@ fn compares_tristate(tree: &Tree, e: &Expr) -> bool {
     }
 }
 
+/// `e != n` in kconfig's normal form (`expr_trans_compare` to `!= n`, then
+/// `expr_transform`, then duplicates removed), as menu_finalize() compares
+/// conditions for automatic submenus. `None` is y.
+fn normalize(tree: &Tree, e: Option<&Expr>) -> Expr {
+    let e = trans_compare(tree, e, true, tree.sym_n());
+    eliminate_dups(tree, transform(tree, e))
+}
+
+/// kconfig's `expr_trans_compare(e, ne ? E_UNEQUAL : E_EQUAL, sym)`.
+fn trans_compare(tree: &Tree, e: Option<&Expr>, ne: bool, sym: SymId) -> Expr {
+    let (n, m, y) = (tree.sym_n(), tree.sym_m(), tree.sym_y());
+    let Some(e) = e else {
+        let s = Expr::Sym(sym);
+        return if ne { Expr::not(s) } else { s };
+    };
+    let neg = |x: Expr| if ne { Expr::not(x) } else { x };
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            let e1 = trans_compare(tree, Some(a), false, sym);
+            let e2 = trans_compare(tree, Some(b), false, sym);
+            let is_and = matches!(e, Expr::And(..));
+            let joined = if (sym == y) == is_and {
+                Expr::and(e1, e2)
+            } else {
+                Expr::or(e1, e2)
+            };
+            neg(joined)
+        }
+        Expr::Not(a) => trans_compare(tree, Some(a), !ne, sym),
+        Expr::Cmp(..) => match (ne, sym) {
+            (false, s) if s == y => e.clone(),
+            (false, s) if s == m => Expr::Sym(n),
+            (false, _) => Expr::not(e.clone()),
+            (true, s) if s == y => Expr::not(e.clone()),
+            (true, s) if s == m => Expr::Sym(y),
+            (true, _) => e.clone(),
+        },
+        Expr::Sym(s) => Expr::Cmp(if ne { CmpOp::Ne } else { CmpOp::Eq }, *s, sym),
+    }
+}
+
+/// Removes repeated terms of AND and OR chains (the part of kconfig's
+/// `expr_eliminate_dups` that matters here).
+fn eliminate_dups(tree: &Tree, e: Expr) -> Expr {
+    match e {
+        Expr::And(..) | Expr::Or(..) => {
+            let is_and = matches!(e, Expr::And(..));
+            let mut terms: Vec<Expr> = Vec::new();
+            let flat = if is_and { e.and_terms() } else { e.or_terms() };
+            for t in flat {
+                let t = eliminate_dups(tree, t.clone());
+                if !terms.iter().any(|x| expr_eq(tree, x, &t)) {
+                    terms.push(t);
+                }
+            }
+            let mut it = terms.into_iter();
+            let first = it.next().expect("a chain has terms");
+            it.fold(first, |acc, t| {
+                if is_and {
+                    Expr::and(acc, t)
+                } else {
+                    Expr::or(acc, t)
+                }
+            })
+        }
+        Expr::Not(a) => Expr::not(eliminate_dups(tree, Arc::unwrap_or_clone(a))),
+        other => other,
+    }
+}
+
+/// kconfig's `expr_eq`.
+fn expr_eq(tree: &Tree, a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::Sym(x), Expr::Sym(y)) => x == y,
+        (Expr::Cmp(o1, a1, b1), Expr::Cmp(o2, a2, b2)) => o1 == o2 && a1 == a2 && b1 == b2,
+        (Expr::Not(x), Expr::Not(y)) => expr_eq(tree, x, y),
+        (Expr::And(..), Expr::And(..)) | (Expr::Or(..), Expr::Or(..)) => {
+            let (mut x, mut y) = (a.clone(), b.clone());
+            eliminate_eq(tree, &mut x, &mut y);
+            matches!((&x, &y), (Expr::Sym(p), Expr::Sym(q)) if p == q)
+        }
+        _ => false,
+    }
+}
+
+/// kconfig's `expr_eliminate_eq`: terms found in both expressions (in
+/// their AND or OR chains) are replaced by y (AND) or n (OR) in both,
+/// which are then simplified.
+fn eliminate_eq(tree: &Tree, e1: &mut Expr, e2: &mut Expr) {
+    fn kind(e: &Expr) -> Option<bool> {
+        match e {
+            Expr::And(..) => Some(true),
+            Expr::Or(..) => Some(false),
+            _ => None,
+        }
+    }
+    fn go(tree: &Tree, is_and: bool, e1: &mut Expr, e2: &mut Expr) {
+        if kind(e1) == Some(is_and) {
+            if let Expr::And(a, b) | Expr::Or(a, b) = e1 {
+                go(tree, is_and, Arc::make_mut(a), e2);
+                go(tree, is_and, Arc::make_mut(b), e2);
+            }
+            return;
+        }
+        if kind(e2) == Some(is_and) {
+            if let Expr::And(a, b) | Expr::Or(a, b) = e2 {
+                go(tree, is_and, e1, Arc::make_mut(a));
+                go(tree, is_and, e1, Arc::make_mut(b));
+            }
+            return;
+        }
+        if let (Expr::Sym(x), Expr::Sym(y)) = (&*e1, &*e2) {
+            if x == y && (*x == tree.sym_y() || *x == tree.sym_n()) {
+                return;
+            }
+        }
+        if !expr_eq(tree, e1, e2) {
+            return;
+        }
+        let r = Expr::Sym(if is_and { tree.sym_y() } else { tree.sym_n() });
+        *e1 = r.clone();
+        *e2 = r;
+    }
+    if let Some(k) = kind(e1) {
+        go(tree, k, e1, e2);
+    }
+    if kind(e1) != kind(e2) {
+        if let Some(k) = kind(e2) {
+            go(tree, k, e1, e2);
+        }
+    }
+    *e1 = eliminate_yn(tree, std::mem::replace(e1, Expr::Sym(tree.sym_y())));
+    *e2 = eliminate_yn(tree, std::mem::replace(e2, Expr::Sym(tree.sym_y())));
+}
+
+/// kconfig's `expr_eliminate_yn`: folds y and n out of AND and OR.
+fn eliminate_yn(tree: &Tree, e: Expr) -> Expr {
+    let (n, y) = (tree.sym_n(), tree.sym_y());
+    match e {
+        Expr::And(a, b) => {
+            let (a, b) = (
+                eliminate_yn(tree, Arc::unwrap_or_clone(a)),
+                eliminate_yn(tree, Arc::unwrap_or_clone(b)),
+            );
+            match (&a, &b) {
+                (Expr::Sym(s), _) if *s == n => a,
+                (Expr::Sym(s), _) if *s == y => b,
+                (_, Expr::Sym(s)) if *s == n => b,
+                (_, Expr::Sym(s)) if *s == y => a,
+                _ => Expr::and(a, b),
+            }
+        }
+        Expr::Or(a, b) => {
+            let (a, b) = (
+                eliminate_yn(tree, Arc::unwrap_or_clone(a)),
+                eliminate_yn(tree, Arc::unwrap_or_clone(b)),
+            );
+            match (&a, &b) {
+                (Expr::Sym(s), _) if *s == n => b,
+                (Expr::Sym(s), _) if *s == y => a,
+                (_, Expr::Sym(s)) if *s == n => a,
+                (_, Expr::Sym(s)) if *s == y => b,
+                _ => Expr::or(a, b),
+            }
+        }
+        other => other,
+    }
+}
+
 /// kconfig's `expr_trans_bool`: `T != n` with a tristate T becomes `T`.
 fn trans_bool(tree: &Tree, e: Expr) -> Expr {
     match e {
@@ -349,17 +518,36 @@ fn finalize_child(tree: &mut Tree, parent: MenuId, idx: usize) {
     if !steal {
         return;
     }
+    // The symbol's own condition, normalized, for the "superset" test.
+    let basedep = normalize(
+        tree,
+        tree.menus[c]
+            .prompt
+            .as_ref()
+            .and_then(|p| p.visible.as_ref()),
+    );
     let mut j = idx + 1;
     while j < tree.menus[parent].children.len() {
         let m = tree.menus[parent].children[j];
         let node = &tree.menus[m];
         let dep = match &node.prompt {
-            Some(p) => p.visible.as_ref(),
-            None => node.dep.as_ref(),
+            Some(p) => p.visible.clone(),
+            None => node.dep.clone(),
         };
-        match dep {
-            Some(d) if d.depends_on(s, tree) => {}
-            _ => break,
+        let Some(dep) = dep.filter(|d| d.contains(s)) else {
+            break;
+        };
+        // An entry goes into the submenu when its condition needs the
+        // symbol (`S`, `S != n`, `S = y`, ... in an AND), or contains it and
+        // includes every term of the symbol's own condition (kconfig's
+        // example: `(S || Q) && R` after an S that depends on R).
+        if !transform(tree, dep.clone()).depends_on(s, tree) {
+            let mut d = normalize(tree, Some(&dep));
+            let mut b = basedep.clone();
+            eliminate_eq(tree, &mut d, &mut b);
+            if b != Expr::Sym(tree.sym_y()) {
+                break;
+            }
         }
         finalize_child(tree, parent, j);
         j += 1;
