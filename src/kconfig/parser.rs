@@ -349,17 +349,9 @@ impl Parser<'_> {
     fn new_menu(&mut self, kind: MenuKind, loc: &Loc) -> MenuId {
         let parent = self.parent_menu();
         let id = self.tree.menus.len();
-        self.tree.menus.push(MenuNode {
-            kind,
-            parent: Some(parent),
-            children: Vec::new(),
-            prompt: None,
-            dep: None,
-            visibility: None,
-            help: None,
-            is_menuconfig: false,
-            loc: loc.clone(),
-        });
+        self.tree
+            .menus
+            .push(MenuNode::new(kind, Some(parent), loc.clone()));
         self.tree.menus[parent].children.push(id);
         id
     }

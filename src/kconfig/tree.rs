@@ -168,6 +168,23 @@ pub struct MenuNode {
     pub loc: Loc,
 }
 
+impl MenuNode {
+    /// An entry with no prompt, dependencies or children yet.
+    pub(crate) fn new(kind: MenuKind, parent: Option<MenuId>, loc: Loc) -> MenuNode {
+        MenuNode {
+            kind,
+            parent,
+            children: Vec::new(),
+            prompt: None,
+            dep: None,
+            visibility: None,
+            help: None,
+            is_menuconfig: false,
+            loc,
+        }
+    }
+}
+
 /// A parsed tree.
 #[derive(Debug, Clone)]
 pub struct Tree {
@@ -214,17 +231,7 @@ impl Tree {
         }
         t.syms.push(Symbol::new("", SymType::Unknown, true));
         t.consts.insert(String::new(), SYM_EMPTY);
-        t.menus.push(MenuNode {
-            kind: MenuKind::Root,
-            parent: None,
-            children: Vec::new(),
-            prompt: None,
-            dep: None,
-            visibility: None,
-            help: None,
-            is_menuconfig: false,
-            loc: root_loc,
-        });
+        t.menus.push(MenuNode::new(MenuKind::Root, None, root_loc));
         t
     }
 

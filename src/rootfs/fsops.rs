@@ -12,52 +12,25 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, Timespec, Timestamps, CWD};
 use walkdir::WalkDir;
 
-use super::manifest::{parts, walk_error, Part};
+use super::manifest::{resolve_links, walk_error};
 use super::{Error, Result};
-
-const MAX_SYMLINKS: usize = 40;
 
 /// The real path of `rel` inside `root`, following symbolic links as the
 /// target system would (absolute link targets start again at `root`, `..`
 /// never leaves it). Links in the last component are followed only with
 /// `follow_last`. Missing components are kept as they are.
 pub(crate) fn resolve_in_root(root: &Path, rel: &Path, follow_last: bool) -> Result<PathBuf> {
-    let mut todo = parts(rel);
-    let mut done = PathBuf::new();
-    let mut hops = 0;
-    while let Some(part) = todo.pop_front() {
-        let name = match part {
-            Part::Up => {
-                done.pop();
-                continue;
-            }
-            Part::Name(name) => name,
-        };
-        let candidate = done.join(&name);
-        if !todo.is_empty() || follow_last {
-            let full = root.join(&candidate);
-            match fs::symlink_metadata(&full) {
-                Ok(md) if md.file_type().is_symlink() => {
-                    hops += 1;
-                    if hops > MAX_SYMLINKS {
-                        return Err(Error::tree(full, "too many levels of symbolic links"));
-                    }
-                    let target = fs::read_link(&full).map_err(|e| Error::io(&full, e))?;
-                    if target.is_absolute() {
-                        done = PathBuf::new();
-                    }
-                    for p in parts(&target).into_iter().rev() {
-                        todo.push_front(p);
-                    }
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(full, e)),
-            }
+    let done = resolve_links(rel, follow_last, &root.join(rel), |candidate| {
+        let full = root.join(candidate);
+        match fs::symlink_metadata(&full) {
+            Ok(md) if md.file_type().is_symlink() => fs::read_link(&full)
+                .map(Some)
+                .map_err(|e| Error::io(&full, e)),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(full, e)),
         }
-        done = candidate;
-    }
+    })?;
     Ok(root.join(done))
 }
 

@@ -454,40 +454,15 @@ impl Manifest {
     /// (yet) are kept as they are, so the result may name a missing entry.
     pub fn resolve(&self, path: impl AsRef<Path>, follow_last: bool) -> Result<PathBuf> {
         let path = path.as_ref();
-        let mut todo: VecDeque<Part> = parts(path);
-        let mut done = PathBuf::new();
-        let mut hops = 0;
-        while let Some(part) = todo.pop_front() {
-            let name = match part {
-                Part::Up => {
-                    done.pop();
-                    continue;
-                }
-                Part::Name(name) => name,
-            };
-            let candidate = done.join(&name);
-            if !todo.is_empty() || follow_last {
-                if let Some(Entry {
+        resolve_links(path, follow_last, path, |candidate| {
+            Ok(match self.entries.get(candidate) {
+                Some(Entry {
                     kind: EntryKind::Symlink(target),
                     ..
-                }) = self.entries.get(&candidate)
-                {
-                    hops += 1;
-                    if hops > MAX_SYMLINKS {
-                        return Err(Error::tree(path, "too many levels of symbolic links"));
-                    }
-                    if target.is_absolute() {
-                        done = PathBuf::new();
-                    }
-                    for p in parts(target).into_iter().rev() {
-                        todo.push_front(p);
-                    }
-                    continue;
-                }
-            }
-            done = candidate;
-        }
-        Ok(done)
+                }) => Some(target.clone()),
+                _ => None,
+            })
+        })
     }
 
     /// The content of the regular file at `path` (symbolic links and hard
@@ -611,6 +586,49 @@ pub fn normalize(path: &Path) -> Result<PathBuf> {
         }
     }
     Ok(out)
+}
+
+/// Resolves `path` component by component as the target system would:
+/// `link(candidate)` gives the target when the partial path is a symbolic
+/// link; absolute targets start again from the root, `..` never leaves it,
+/// the last component is followed only with `follow_last`. `err_path`
+/// names the path in a "too many levels" error.
+pub(crate) fn resolve_links(
+    path: &Path,
+    follow_last: bool,
+    err_path: &Path,
+    mut link: impl FnMut(&Path) -> Result<Option<PathBuf>>,
+) -> Result<PathBuf> {
+    let mut todo: VecDeque<Part> = parts(path);
+    let mut done = PathBuf::new();
+    let mut hops = 0;
+    while let Some(part) = todo.pop_front() {
+        let name = match part {
+            Part::Up => {
+                done.pop();
+                continue;
+            }
+            Part::Name(name) => name,
+        };
+        let candidate = done.join(&name);
+        if !todo.is_empty() || follow_last {
+            if let Some(target) = link(&candidate)? {
+                hops += 1;
+                if hops > MAX_SYMLINKS {
+                    return Err(Error::tree(err_path, "too many levels of symbolic links"));
+                }
+                if target.is_absolute() {
+                    done = PathBuf::new();
+                }
+                for p in parts(&target).into_iter().rev() {
+                    todo.push_front(p);
+                }
+                continue;
+            }
+        }
+        done = candidate;
+    }
+    Ok(done)
 }
 
 pub(crate) enum Part {
