@@ -37,6 +37,9 @@ pub(crate) struct SymState {
 pub struct Config {
     pub(crate) tree: Arc<Tree>,
     pub(crate) st: Vec<SymState>,
+    /// Per menu node: the visibility of its prompt as last computed for its
+    /// symbol (kconfig's `prop->visible.tri`).
+    prompt_vis: Vec<Tri>,
     modules_val: Tri,
     /// Warnings met while reading or computing (unmet dependencies, bad values).
     pub warnings: Vec<Warning>,
@@ -155,10 +158,12 @@ impl Config {
     /// All symbols without user values.
     pub fn new(tree: Arc<Tree>) -> Config {
         let n = tree.syms.len();
+        let menus = tree.menus.len();
         let prefix = default_prefix(&tree);
         let mut c = Config {
             tree,
             st: vec![SymState::default(); n],
+            prompt_vis: vec![Tri::No; menus],
             modules_val: Tri::No,
             warnings: Vec::new(),
             prefix,
@@ -313,6 +318,7 @@ impl Config {
                 if s.ty == SymType::Tristate && v == Tri::Mod && choice_tri == Some(Tri::Yes) {
                     v = Tri::No;
                 }
+                self.prompt_vis[m] = v;
                 tri = tri.or(v);
             }
         }
@@ -872,7 +878,16 @@ impl Config {
             MenuKind::Symbol(s) | MenuKind::Choice(s) => Some(s),
             _ => None,
         };
-        let visible = self.eval_opt(&prompt.visible);
+        // For a symbol, kconfig uses the prompt's visibility as computed
+        // with the symbol's value (which may be older than the values now
+        // cached for the symbols the condition names).
+        let visible = match sym {
+            Some(s) => {
+                self.calc(s);
+                self.prompt_vis[m]
+            }
+            None => self.eval_opt(&prompt.visible),
+        };
         if visible != Tri::No {
             return true;
         }
@@ -880,10 +895,19 @@ impl Config {
             Some(s) if self.tri(s) != Tri::No => {}
             _ => return false,
         }
-        node.children
+        let visible_child = node
+            .children
             .clone()
             .into_iter()
-            .any(|c| self.menu_visible(c))
+            .any(|c| self.menu_visible(c));
+        if let (true, Some(s)) = (visible_child, sym) {
+            // kconfig's menu_is_visible() marks such a symbol (hidden
+            // prompt, value not n, a visible entry below) as set by the user.
+            if tree.syms[s].ty.is_bool_like() {
+                self.st[s].user_set = true;
+            }
+        }
+        visible_child
     }
 
     /// The prompt's own visibility at one menu node.

@@ -541,7 +541,7 @@ fn finalize_child(tree: &mut Tree, parent: MenuId, idx: usize) {
         // symbol (`S`, `S != n`, `S = y`, ... in an AND), or contains it and
         // includes every term of the symbol's own condition (kconfig's
         // example: `(S || Q) && R` after an S that depends on R).
-        if !transform(tree, dep.clone()).depends_on(s, tree) {
+        if !eliminate_dups(tree, transform(tree, dep.clone())).depends_on(s, tree) {
             let mut d = normalize(tree, Some(&dep));
             let mut b = basedep.clone();
             eliminate_eq(tree, &mut d, &mut b);
