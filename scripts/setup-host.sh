@@ -16,6 +16,8 @@ packages=(
     bzip2 xz-utils zstd unzip
     # cross toolchains and foreign-binary execution
     gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf musl-tools qemu-user-static binfmt-support
+    # the cross C libraries and kernel headers (only Recommended by the cross gcc packages)
+    libc6-dev-arm64-cross libc6-dev-armhf-cross linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross linux-libc-dev
     # running and checking images
     bubblewrap runc umoci skopeo
     # password hashes cross-checked by the rootfs tests
