@@ -24,6 +24,7 @@ mod env;
 mod error;
 mod infra;
 mod jobs;
+pub mod kconfig_pkg;
 mod layout;
 mod lock;
 mod progress;

@@ -483,7 +483,7 @@ impl Job<'_, '_> {
         env: &Env,
     ) -> Result<(), BuildError> {
         let action = infra::action(step, destdir, ctx)?;
-        if action.cmds.is_empty() && action.files.is_empty() {
+        if action.cmds.is_empty() && action.files.is_empty() && action.olddefconfig.is_none() {
             return Ok(());
         }
         self.step(step);
@@ -505,6 +505,20 @@ impl Job<'_, '_> {
                     log: self.paths.log.clone(),
                     tail: tail(&self.paths.log),
                 });
+            }
+        }
+        if let Some(tree) = &action.olddefconfig {
+            self.log_line(&format!(
+                "$ (bbsdk's Kconfig engine) olddefconfig {} -> {}",
+                tree.kconfig.display(),
+                tree.config.display()
+            ));
+            let warnings = tree.olddefconfig().map_err(|e| BuildError::Kconfig {
+                package: self.node.name.clone(),
+                source: e,
+            })?;
+            for w in warnings {
+                self.log_line(&w.to_string());
             }
         }
         Ok(())
