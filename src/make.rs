@@ -133,48 +133,41 @@ impl From<crate::build::BuildError> for MakeError {
     }
 }
 
-/// The cross toolchain the configuration asks for, as a build environment.
-fn toolchain(project: &Project) -> Result<(ToolchainEnv, Option<PathBuf>, String), MakeError> {
-    let kind = ["EXTERNAL", "BBSDK_LIBC", "INTERNAL", "ZIG"]
-        .into_iter()
-        .find(|k| project.value(&format!("BBSDK_TOOLCHAIN_{k}")) == "y")
-        .unwrap_or("EXTERNAL");
-    if kind != "EXTERNAL" {
-        return Err(MakeError::Other(format!(
-            "toolchain type BBSDK_TOOLCHAIN_{kind} is not available in this version of bbsdk yet; only external toolchains are\n  hint: pick \"External prebuilt cross toolchain\" in menuconfig (Toolchain > Toolchain type), or use a defconfig whose toolchain is external, e.g. container_x86_64_musl_defconfig"
-        )));
-    }
-    let source = match project.value("BBSDK_TOOLCHAIN_EXTERNAL_PATH") {
-        "y" => crate::toolchain::ExternalSource::Dir(PathBuf::from(
-            project.value("BBSDK_TOOLCHAIN_EXTERNAL_PATH_DIR"),
-        )),
-        _ => crate::toolchain::ExternalSource::Auto,
-    };
+/// The cross toolchain the configuration asks for, as a build environment:
+/// the environment, the strip program, the toolchain's identity (for the
+/// packages' identities) and where the target's runtime libraries come from.
+pub struct PreparedToolchain {
+    pub env: ToolchainEnv,
+    pub strip: Option<PathBuf>,
+    pub identity: String,
+    pub runtime_lib_dirs: Vec<PathBuf>,
+}
+
+fn toolchain(project: &Project) -> Result<PreparedToolchain, MakeError> {
+    let fetcher = project.fetcher()?;
+    let cache_dir = project.cache_dir();
+    let p = crate::toolchain::prepare(&crate::toolchain::Setup {
+        target: &project.target,
+        values: &project.values,
+        top: &project.paths.top,
+        output: &project.paths.output,
+        cache_dir: &cache_dir,
+        fetcher: &fetcher,
+        jobs: project.jobs(),
+    })?;
     let work = project.paths.output.join("build").join(".toolchain-probe");
-    let tc = crate::toolchain::external(
-        &project.target,
-        &source,
-        project.value("BBSDK_TOOLCHAIN_EXTERNAL_PREFIX"),
-        &project.values,
-        &work,
-    )?;
     let host = ToolchainEnv::host_gcc_cached(&work).map_err(MakeError::Other)?;
-    let strip = tc.tools.get("strip").cloned();
-    let id = tc.identity();
-    Ok((
-        ToolchainEnv {
-            target: tc.env(),
+    Ok(PreparedToolchain {
+        env: ToolchainEnv {
+            target: p.toolchain.env(),
             host: host.host,
-            target_tuple: if tc.prefix.is_empty() {
-                project.target.gnu_tuple()
-            } else {
-                tc.prefix.clone()
-            },
+            target_tuple: p.toolchain.prefix.clone(),
             host_tuple: host.host_tuple,
         },
-        strip,
-        id,
-    ))
+        strip: p.toolchain.tools.get("strip").cloned(),
+        identity: p.identity(),
+        runtime_lib_dirs: p.runtime_lib_dirs,
+    })
 }
 
 /// `SOURCE_DATE_EPOCH`: the environment's, else `BBSDK_SOURCE_DATE_EPOCH`,
@@ -224,11 +217,12 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     use crate::rootfs::{self, AssembleSettings, InitSystem, RootLogin, ScriptEnv, TableSource};
 
     let project = Project::open(paths)?;
-    let plan = project.plan()?;
-    let (tc_env, strip, _tc_id) = toolchain(&project)?;
+    let tc = toolchain(&project)?;
+    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let strip = tc.strip.clone();
     let top = project.paths.top.clone();
     let output = project.paths.output.clone();
-    let mut settings = BuildSettings::new(&output, tc_env);
+    let mut settings = BuildSettings::new(&output, tc.env.clone());
     settings.top = top.clone();
     settings.jobs = project.jobs();
     if project.value("BBSDK_BINARY_CACHE") == "y" {
@@ -345,6 +339,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     } else {
         None
     };
+    a.runtime_lib_dirs = tc.runtime_lib_dirs.clone();
     a.salt_seed = std::fs::read(project.paths.config()).unwrap_or_default();
     let post_image: Vec<PathBuf> = words(project.value("BBSDK_ROOTFS_POST_IMAGE_SCRIPT"))
         .iter()
@@ -499,23 +494,24 @@ impl MakeTarget {
     }
 }
 
-/// The build settings of a project (toolchain, jobs, cache).
-fn build_settings(project: &Project) -> Result<BuildSettings, MakeError> {
-    let (tc_env, _, _) = toolchain(project)?;
-    let mut settings = BuildSettings::new(&project.paths.output, tc_env);
+/// The build settings of a project (toolchain, jobs, cache), and its plan
+/// with the toolchain's identity in the packages' identities.
+fn build_settings(project: &Project) -> Result<(BuildSettings, crate::plan::Plan), MakeError> {
+    let tc = toolchain(project)?;
+    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let mut settings = BuildSettings::new(&project.paths.output, tc.env);
     settings.top = project.paths.top.clone();
     settings.jobs = project.jobs();
     if project.value("BBSDK_BINARY_CACHE") == "y" {
         settings.cache_dir = Some(project.cache_dir());
     }
-    Ok(settings)
+    Ok((settings, plan))
 }
 
 /// `bbsdk make <pkg>`, `<pkg>-rebuild`, `<pkg>-reconfigure`, `<pkg>-dirclean`.
 pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, MakeError> {
     let project = Project::open(paths)?;
-    let plan = project.plan()?;
-    let settings = build_settings(&project)?;
+    let (settings, plan) = build_settings(&project)?;
     let fetcher = project.fetcher()?;
     let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
     let report = match target {

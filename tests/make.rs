@@ -144,14 +144,20 @@ fn a_second_make_with_nothing_changed_keeps_the_images() {
 #[test]
 fn toolchain_types_not_built_yet_say_so() {
     let d = tempfile::tempdir().unwrap();
-    let r = bbsdk(
-        d.path(),
-        &["make", "container_aarch64_musl_defconfig", "all"],
+    let r = bbsdk(d.path(), &["make", "container_aarch64_musl_defconfig"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // zig is not there yet: switch the toolchain type in .config.
+    let cfg = d.path().join(".config");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "BBSDK_TOOLCHAIN_BBSDK_LIBC=y",
+        "# BBSDK_TOOLCHAIN_BBSDK_LIBC is not set\nBBSDK_TOOLCHAIN_ZIG=y",
     );
+    std::fs::write(&cfg, text).unwrap();
+    let r = bbsdk(d.path(), &["make", "olddefconfig", "all"]);
     assert!(!r.status.success());
     let e = String::from_utf8_lossy(&r.stderr);
     assert!(
-        e.contains("BBSDK_TOOLCHAIN_BBSDK_LIBC is not available") && e.contains("hint:"),
+        e.contains("BBSDK_TOOLCHAIN_ZIG is not available") && e.contains("hint:"),
         "{e}"
     );
     assert!(!d.path().join("images/rootfs.tar").exists());
