@@ -57,7 +57,7 @@ enum Command {
     Sbom,
     /// Collect licenses, license texts, sources and patches into <output>/legal-info/.
     LegalInfo,
-    /// Build: `bbsdk make [NAME_defconfig] [all]`.
+    /// Build: `bbsdk make [NAME_defconfig] [all | <pkg> | <pkg>-rebuild | <pkg>-menuconfig | <pkg>-savedefconfig | <pkg>-update-config | clean ...]`.
     Make { targets: Vec<String> },
     /// `NAME_defconfig`: load configs/NAME_defconfig.
     #[command(external_subcommand)]

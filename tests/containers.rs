@@ -288,3 +288,97 @@ fn container_armv7_glibc() {
         container("container_armv7_glibc_defconfig", EM_ARM, Some("arm"));
     }
 }
+
+/// The embedded defconfig: BusyBox init with the inittab bbsdk writes, and
+/// every program that inittab starts present in the root and provided by
+/// the busybox that was built (its applet list, asked in bwrap).
+#[test]
+fn embedded_x86_64_musl_has_busybox_init_and_what_its_inittab_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("output");
+    let tar = build("embedded_x86_64_musl_defconfig", &out, &shared_cache_home());
+    let root = tmp.path().join("root");
+    unpack(&tar, &root);
+    assert_eq!(
+        std::fs::read_link(root.join("sbin/init")).expect("sbin/init is a symlink"),
+        Path::new("../bin/busybox")
+    );
+    let inittab = std::fs::read_to_string(root.join("etc/inittab")).expect("etc/inittab");
+    assert!(inittab.contains("::sysinit:"), "{inittab}");
+    assert!(
+        inittab.contains("/sbin/getty"),
+        "a getty by default:\n{inittab}"
+    );
+
+    // Every program the inittab names, directly or inside `sh -c '...'`.
+    let mut programs = std::collections::BTreeSet::new();
+    for line in inittab
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains(':'))
+    {
+        let command = line.splitn(4, ':').nth(3).unwrap_or("");
+        for part in command.split(['\'', '|', ';', '[', ']']) {
+            let first = part.split_whitespace().next().unwrap_or("");
+            let first = first.trim_start_matches('!');
+            if first.is_empty() || first == "-x" || first.starts_with("/etc/") {
+                continue;
+            }
+            programs.insert(first.rsplit('/').next().unwrap_or(first).to_string());
+        }
+    }
+    for p in [
+        "sh",
+        "init",
+        "mount",
+        "mountpoint",
+        "mkdir",
+        "hostname",
+        "getty",
+        "swapoff",
+        "umount",
+        "reboot",
+    ] {
+        assert!(
+            programs.contains(p),
+            "inittab parse: {p} not in {programs:?}"
+        );
+    }
+    need_tool("bwrap");
+    let list = Command::new("bwrap")
+        .arg("--bind")
+        .arg(&root)
+        .arg("/")
+        .args([
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--unshare-all",
+            "--clearenv",
+        ])
+        .args(["/bin/busybox", "--list-full"])
+        .output()
+        .expect("run bwrap");
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let list = String::from_utf8_lossy(&list.stdout);
+    let applets: std::collections::BTreeSet<&str> = list
+        .lines()
+        .map(|l| l.rsplit('/').next().unwrap_or(l))
+        .collect();
+    let embedded = ["mdev", "login", "udhcpc", "ifconfig", "ip", "syslogd"];
+    for p in programs.iter().map(String::as_str).chain(embedded) {
+        assert!(applets.contains(p), "busybox has no applet {p}");
+        let path = list
+            .lines()
+            .find(|l| l.rsplit('/').next() == Some(p))
+            .unwrap();
+        assert!(
+            root.join(path).symlink_metadata().is_ok(),
+            "{path} is missing from the root"
+        );
+    }
+}
