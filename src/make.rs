@@ -120,6 +120,10 @@ pub enum MakeError {
     Tar(#[from] crate::image::tar::TarError),
     #[error(transparent)]
     Legal(#[from] crate::legal::LegalError),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+    #[error(transparent)]
+    Push(#[from] crate::image::push::PushError),
     #[error("{0}")]
     Other(String),
 }
@@ -371,6 +375,19 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         false,
     )
     .map_err(ProjectError::from)?;
+    let settings = crate::image::ImageSettings::from_values(
+        &project.values,
+        &project.target,
+        &top,
+        &output,
+        epoch,
+    )?;
+    let mut images = vec![tar, sbom];
+    images.extend(crate::image::write_images(
+        &manifest,
+        &settings,
+        &layout.images(),
+    )?);
     let post_image: Vec<PathBuf> = words(project.value("BBSDK_ROOTFS_POST_IMAGE_SCRIPT"))
         .iter()
         .map(|s| top.join(s))
@@ -380,8 +397,47 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         built: report.built,
         from_cache: report.from_cache,
         skipped: report.skipped,
-        images: vec![tar, sbom],
+        images,
     })
+}
+
+/// `bbsdk push REF`: sends the image the configuration names (its tag in
+/// the OCI layout) to a registry. Credentials come from
+/// `BBSDK_REGISTRY_USER` / `BBSDK_REGISTRY_PASSWORD`.
+pub fn push(
+    paths: Paths,
+    reference: &str,
+    insecure: bool,
+) -> Result<crate::image::push::PushReport, MakeError> {
+    let project = Project::open(paths)?;
+    let settings = crate::image::ImageSettings::from_values(
+        &project.values,
+        &project.target,
+        &project.paths.top,
+        &project.paths.output,
+        0,
+    )?;
+    let Some(spec) = settings.spec.filter(|_| settings.oci) else {
+        return Err(MakeError::Other(
+            "bbsdk push sends the OCI image, and this configuration writes none\n  hint: enable BBSDK_IMAGE_OCI (Images > OCI image layout) and run `bbsdk make`".into(),
+        ));
+    };
+    let credentials = match (
+        std::env::var("BBSDK_REGISTRY_USER"),
+        std::env::var("BBSDK_REGISTRY_PASSWORD"),
+    ) {
+        (Ok(u), Ok(p)) if !u.is_empty() => Some((u, p)),
+        _ => None,
+    };
+    Ok(crate::image::push::push(
+        &settings.oci_layout,
+        &spec.tag,
+        reference,
+        &crate::image::push::PushOptions {
+            insecure,
+            credentials,
+        },
+    )?)
 }
 
 /// One word of `bbsdk make ...`, as Buildroot's make targets.
