@@ -18,7 +18,7 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// The hex part of `sha256:<hex>`.

@@ -11,6 +11,7 @@ pub mod blob;
 pub mod cpio;
 pub mod docker_archive;
 pub mod dockerfile;
+pub mod inputs;
 pub mod oci;
 pub mod push;
 pub mod spec;

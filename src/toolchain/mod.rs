@@ -8,7 +8,7 @@ mod probe;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use probe::{probe, Probe};
+pub use probe::{cached_output, probe, Probe};
 
 use crate::target::{Arch, Libc, Target};
 
