@@ -21,6 +21,8 @@ packages=(
     # running and checking images (tests/images.rs: the Docker engine, and a
     # registry on 127.0.0.1 for `bbsdk push`)
     bubblewrap runc umoci skopeo docker.io docker-registry
+    # htpasswd (bcrypt) for the registry's Basic auth in tests/images.rs
+    apache2-utils
     # password hashes cross-checked by the rootfs tests
     openssl
     # benchmarks

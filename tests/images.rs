@@ -531,6 +531,11 @@ struct Registry {
 
 impl Registry {
     fn start() -> Registry {
+        Registry::with_auth("")
+    }
+
+    /// With `auth` (YAML lines of the `auth:` section, indented by 2).
+    fn with_auth(auth: &str) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -541,8 +546,9 @@ impl Registry {
         std::fs::write(
             &cfg,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-                dir.path().join("data").display()
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{}",
+                dir.path().join("data").display(),
+                if auth.is_empty() { String::new() } else { format!("auth:\n{auth}") }
             ),
         )
         .unwrap();
@@ -645,4 +651,174 @@ fn bad_image_settings_name_the_symbol() {
         e.contains("BBSDK_IMAGE_CMD") && e.contains("unbalanced quotes") && e.contains("hint:"),
         "{e}"
     );
+}
+
+fn base64(bytes: &[u8], url: bool) -> String {
+    let table: &[u8] = if url {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+        if !url {
+            out.push_str(&"=".repeat(3 - chunk.len()));
+        }
+    }
+    out
+}
+
+/// A token server for the registry: answers every request with one JWT
+/// (RS256, signed by openssl with a key whose self-signed certificate is
+/// the registry's root bundle) granting pull and push on `repo`, and
+/// records the request lines.
+struct TokenServer {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TokenServer {
+    fn start(dir: &Path, repo: &str, service: &str, issuer: &str) -> TokenServer {
+        use std::io::{BufRead, Write};
+        let key = dir.join("token.key");
+        let cert = dir.join("token.pem");
+        run(Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=bbsdk-test-token", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert));
+        let der = run(Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&cert))
+        .stdout;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header =
+            serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [base64(&der, false)]});
+        let claims = serde_json::json!({
+            "iss": issuer, "sub": "tester", "aud": service,
+            "exp": now + 3600, "nbf": now - 60, "iat": now - 60, "jti": "bbsdk-test-1",
+            "access": [{"type": "repository", "name": repo, "actions": ["pull", "push"]}],
+        });
+        let input = format!(
+            "{}.{}",
+            base64(header.to_string().as_bytes(), true),
+            base64(claims.to_string().as_bytes(), true)
+        );
+        let input_file = dir.join("jwt-input");
+        std::fs::write(&input_file, &input).unwrap();
+        let sig = run(Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(&key)
+            .arg(&input_file))
+        .stdout;
+        let token = format!("{input}.{}", base64(&sig, true));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                log.lock().unwrap().push(first.trim().to_string());
+                let body = serde_json::json!({"token": token, "expires_in": 3600}).to_string();
+                let _ = write!(
+                    &stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        TokenServer { port, seen }
+    }
+}
+
+#[test]
+fn push_with_basic_and_bearer_token_auth() {
+    let t = tempfile::tempdir().unwrap();
+    let exe = program(t.path(), "gcc");
+    let ov = overlay(t.path(), &exe, &[]);
+    let out = build(t.path(), "out", &x86_config(&ov, "auth", ""));
+    let local = manifest_digest(&out.join("images/oci"), "auth");
+
+    // Basic auth (htpasswd with bcrypt, as the registry requires).
+    let htpasswd = t.path().join("htpasswd");
+    let line = stdout(Command::new("htpasswd").args(["-Bbn", "tester", "s3cret"]));
+    std::fs::write(&htpasswd, line).unwrap();
+    let reg = Registry::with_auth(&format!(
+        "  htpasswd:\n    realm: bbsdk-test\n    path: {}\n",
+        htpasswd.display()
+    ));
+    let dest = format!("127.0.0.1:{}/bbsdk-test/hello:basic", reg.port);
+    let r = bbsdk(&out, &["push", &dest]);
+    assert!(!r.status.success(), "pushed without credentials");
+    let e = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        e.contains("401") && e.contains("BBSDK_REGISTRY_USER"),
+        "{e}"
+    );
+    let r = Command::new(env!("CARGO_BIN_EXE_bbsdk"))
+        .arg("-O")
+        .arg(&out)
+        .args(["push", &dest])
+        .env("BBSDK_REGISTRY_USER", "tester")
+        .env("BBSDK_REGISTRY_PASSWORD", "s3cret")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let remote = json(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        "tester:s3cret",
+        &format!("docker://{dest}"),
+    ]));
+    assert_eq!(remote["Digest"], local.as_str());
+    drop(reg);
+
+    // Bearer tokens from a token server, the registry checking their
+    // signature against the server's certificate.
+    let (service, issuer) = ("bbsdk-test-registry", "bbsdk-test-issuer");
+    let tokens = TokenServer::start(t.path(), "bbsdk-test/hello", service, issuer);
+    let reg = Registry::with_auth(&format!(
+        "  token:\n    realm: http://127.0.0.1:{}/token\n    service: {service}\n    issuer: {issuer}\n    rootcertbundle: {}\n",
+        tokens.port,
+        t.path().join("token.pem").display()
+    ));
+    let dest = format!("127.0.0.1:{}/bbsdk-test/hello:bearer", reg.port);
+    let r = bbsdk(&out, &["push", &dest]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let seen = tokens.seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|l| l.starts_with("GET /token?")
+            && l.contains("scope=repository%3Abbsdk-test%2Fhello%3A")
+            && l.contains(&format!("service={service}"))),
+        "{seen:?}"
+    );
+    let remote = json(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{dest}"),
+    ]));
+    assert_eq!(remote["Digest"], local.as_str());
 }
