@@ -365,6 +365,40 @@ fn armv7_image_and_a_multi_arch_layout() {
         .count();
     // index + 2 × (manifest, config, layer)
     assert_eq!(blobs, 7, "unreachable blobs were left behind");
+
+    // Pushing the multi-arch tag sends both images and the index.
+    let reg = Registry::start();
+    let dest = format!("127.0.0.1:{}/bbsdk-test/multi:{tag}", reg.port);
+    let arm_out2 = t.path().join("arm-out2");
+    let r = bbsdk(&arm_out2, &["push", &dest]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let remote_index = json(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{dest}"),
+    ]));
+    assert_eq!(remote_index, index, "the registry serves our index bytes");
+    let remote_arm = json(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        "--override-arch",
+        "arm",
+        "--override-variant",
+        "v7",
+        &format!("docker://{dest}"),
+    ]));
+    assert_eq!(remote_arm["Architecture"], "arm");
+    let local_arm = json(Command::new("skopeo").args([
+        "inspect",
+        "--override-arch",
+        "arm",
+        "--override-variant",
+        "v7",
+        &format!("oci:{}:{tag}", shared.display()),
+    ]));
+    assert_eq!(remote_arm["Layers"], local_arm["Layers"]);
+    assert_ne!(remote_arm["Layers"], amd["Layers"]);
 }
 
 #[test]
