@@ -264,6 +264,12 @@ fn make_report(r: Result<make::MakeReport, make::MakeError>) -> ExitCode {
             if rep.images_up_to_date {
                 eprintln!(">>> images up to date");
             }
+            if !rep.provided_by_base.is_empty() {
+                eprintln!(
+                    ">>> provided by the base image, not built: {}",
+                    rep.provided_by_base.join(" ")
+                );
+            }
             for f in rep.images {
                 println!("{}", f.display());
             }

@@ -104,6 +104,8 @@ pub struct MakeReport {
     pub skipped: Vec<String>,
     /// Files written under `<output>/images`.
     pub images: Vec<PathBuf>,
+    /// Packages not built because the base image holds them (layered images).
+    pub provided_by_base: Vec<String>,
     /// Nothing to do: the images on disk were made from the same inputs.
     pub images_up_to_date: bool,
 }
@@ -229,6 +231,17 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
 
     let project = Project::open(paths)?;
     let plan = project.plan()?;
+    let mut image_settings = crate::image::ImageSettings::from_values(
+        &project.values,
+        &project.target,
+        &project.paths.top,
+        &project.paths.output,
+        source_date_epoch(&project),
+    )?;
+    // A layered image's base already holds some packages: they are neither
+    // built again (unless another package needs their headers) nor added.
+    let provided = crate::image::provided_by_base(&image_settings, &plan)?;
+    let build_plan = crate::image::plan_without(&plan, &provided);
     let (tc_env, strip, _tc_id) = toolchain(&project)?;
     let top = project.paths.top.clone();
     let output = project.paths.output.clone();
@@ -239,7 +252,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         settings.cache_dir = Some(project.cache_dir());
     }
     let fetcher = project.fetcher()?;
-    let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
+    let exec = Executor::new(settings, &project.registry, &build_plan, &fetcher);
     let report = exec.build_all()?;
     let layout = exec.layout().clone();
 
@@ -265,10 +278,10 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     };
     let mut a = AssembleSettings::new(env.clone());
     a.skeleton = rel(project.value("BBSDK_ROOTFS_SKELETON"));
-    a.package_trees = plan
+    a.package_trees = build_plan
         .nodes
         .iter()
-        .filter(|n| n.variant == crate::package::Variant::Target)
+        .filter(|n| n.variant == crate::package::Variant::Target && !provided.contains(&n.name))
         .map(|n| layout.per_package(&n.name).join("target"))
         .filter(|p| p.is_dir())
         .collect();
@@ -354,19 +367,18 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         .iter()
         .map(|s| top.join(s))
         .collect();
-    let epoch = source_date_epoch(&project);
-    let settings = crate::image::ImageSettings::from_values(
-        &project.values,
-        &project.target,
-        &top,
-        &output,
-        epoch,
-    )?;
+    let epoch = image_settings.source_date_epoch;
+    image_settings.packages = plan
+        .nodes
+        .iter()
+        .filter(|n| n.variant == crate::package::Variant::Target)
+        .map(|n| (n.name.clone(), n.identity.clone()))
+        .collect();
 
     // Nothing built and the same inputs as the last complete run: the root
     // and the images on disk are what this run would write.
     let stamp = Stamp::new(output.join("build").join(".bbsdk-images-stamp"));
-    let digest = image_inputs(&a, &post_image, &layout.manifest(), epoch, &settings);
+    let digest = image_inputs(&a, &post_image, &layout.manifest(), epoch, &image_settings);
     let unchanged = report.built.is_empty() && report.from_cache.is_empty();
     if let Some(images) = unchanged.then(|| stamp.fresh(&digest)).flatten() {
         return Ok(MakeReport {
@@ -375,6 +387,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
             skipped: report.skipped,
             images,
             images_up_to_date: true,
+            provided_by_base: provided.into_iter().collect(),
         });
     }
     stamp.clear();
@@ -420,7 +433,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     let mut images = vec![tar, sbom];
     images.extend(crate::image::write_images(
         &manifest,
-        &settings,
+        &image_settings,
         &layout.images(),
     )?);
     rootfs::run_post_image_scripts(&post_image, &a.script_args, &env)?;
@@ -433,6 +446,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         skipped: report.skipped,
         images,
         images_up_to_date: false,
+        provided_by_base: provided.into_iter().collect(),
     })
 }
 
@@ -598,6 +612,7 @@ pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, M
         skipped: report.skipped,
         images: vec![],
         images_up_to_date: false,
+        provided_by_base: vec![],
     })
 }
 

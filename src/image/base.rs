@@ -12,7 +12,7 @@
 //! to. Files of the base missing from this build stay (no whiteouts): a
 //! build on a base usually leaves the base's packages out.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -83,37 +83,7 @@ pub fn load_base(
     arch: &str,
     variant: Option<&str>,
 ) -> Result<BaseImage, ImageError> {
-    if !layout.join("index.json").exists() {
-        return Err(ImageError::Invalid(format!(
-            "BBSDK_IMAGE_BASE: no OCI image layout at {}\n  hint: build the base first (with BBSDK_IMAGE_OCI=y), e.g. `bbsdk -O output-NAME make NAME_defconfig all`, or give the path of an OCI layout",
-            layout.display()
-        )));
-    }
-    let mut found = find_images(layout, tag, arch, variant)?;
-    let platform = match variant {
-        Some(v) => format!("linux/{arch}/{v}"),
-        None => format!("linux/{arch}"),
-    };
-    let img = match found.len() {
-        1 => found.remove(0),
-        0 => {
-            return Err(ImageError::Invalid(format!(
-                "BBSDK_IMAGE_BASE: {} holds no image for {platform}{}\n  hint: the base must be built for the same architecture",
-                layout.display(),
-                tag.map(|t| format!(" tagged {t}")).unwrap_or_default()
-            )))
-        }
-        _ => {
-            let tags: Vec<&str> = found.iter().map(|i| i.tag.as_str()).collect();
-            return Err(ImageError::Invalid(format!(
-                "BBSDK_IMAGE_BASE: {} holds several images for {platform} (tags {})\n  hint: pick one with a :TAG suffix, e.g. \"{}:{}\"",
-                layout.display(),
-                tags.join(", "),
-                layout.display(),
-                tags[0]
-            )));
-        }
-    };
+    let img = select_image(layout, tag, arch, variant)?;
     let diff_ids = img.config.rootfs().diff_ids().clone();
     if diff_ids.len() != img.manifest.layers().len() {
         return Err(ImageError::Invalid(format!(
@@ -150,6 +120,84 @@ pub fn load_base(
         history: img.config.history().clone().unwrap_or_default(),
         files,
     })
+}
+
+/// The one image of this platform (and tag, when given) in the base layout.
+fn select_image(
+    layout: &Path,
+    tag: Option<&str>,
+    arch: &str,
+    variant: Option<&str>,
+) -> Result<super::oci::LayoutImage, ImageError> {
+    if !layout.join("index.json").exists() {
+        return Err(ImageError::Invalid(format!(
+            "BBSDK_IMAGE_BASE: no OCI image layout at {}\n  hint: build the base first (with BBSDK_IMAGE_OCI=y), e.g. `bbsdk -O output-NAME make NAME_defconfig all`, or give the path of an OCI layout",
+            layout.display()
+        )));
+    }
+    let mut found = find_images(layout, tag, arch, variant)?;
+    let platform = match variant {
+        Some(v) => format!("linux/{arch}/{v}"),
+        None => format!("linux/{arch}"),
+    };
+    Ok(match found.len() {
+        1 => found.remove(0),
+        0 => {
+            return Err(ImageError::Invalid(format!(
+                "BBSDK_IMAGE_BASE: {} holds no image for {platform}{}\n  hint: the base must be built for the same architecture",
+                layout.display(),
+                tag.map(|t| format!(" tagged {t}")).unwrap_or_default()
+            )))
+        }
+        _ => {
+            let tags: Vec<&str> = found.iter().map(|i| i.tag.as_str()).collect();
+            return Err(ImageError::Invalid(format!(
+                "BBSDK_IMAGE_BASE: {} holds several images for {platform} (tags {})\n  hint: pick one with a :TAG suffix, e.g. \"{}:{}\"",
+                layout.display(),
+                tags.join(", "),
+                layout.display(),
+                tags[0]
+            )));
+        }
+    })
+}
+
+/// The annotation listing the target packages an image was built from
+/// (`name=identity` words, sorted), so a layered build knows what its base
+/// already holds.
+pub const ANNOTATION_BBSDK_PACKAGES: &str = "io.bbsdk.packages";
+
+/// The value of [`ANNOTATION_BBSDK_PACKAGES`].
+pub fn format_packages(packages: &BTreeMap<String, String>) -> String {
+    packages
+        .iter()
+        .map(|(n, id)| format!("{n}={id}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The packages (name → identity) of the base image of this platform, read
+/// from its manifest's annotation (no layer is read). Empty for a base
+/// that was not built by a bbsdk that records them.
+pub fn base_packages(
+    layout: &Path,
+    tag: Option<&str>,
+    arch: &str,
+    variant: Option<&str>,
+) -> Result<BTreeMap<String, String>, ImageError> {
+    let img = select_image(layout, tag, arch, variant)?;
+    Ok(img
+        .manifest
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_BBSDK_PACKAGES))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|w| w.split_once('='))
+                .map(|(n, id)| (n.to_string(), id.to_string()))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The reader of a layer blob (gzip or plain tar).

@@ -61,6 +61,10 @@ pub struct ImageSettings {
     /// `BBSDK_IMAGE_BASE`, resolved: layout directory and optional tag.
     pub base: Option<(PathBuf, Option<String>)>,
     pub source_date_epoch: u64,
+    /// The target packages of the image (name → identity), recorded in the
+    /// OCI manifest so images built on this one know what it holds. Set by
+    /// the caller (the plan); empty from [`ImageSettings::from_values`].
+    pub packages: BTreeMap<String, String>,
 }
 
 impl ImageSettings {
@@ -103,8 +107,71 @@ impl ImageSettings {
             oci_layout,
             base,
             source_date_epoch,
+            packages: BTreeMap::new(),
         })
     }
+}
+
+/// The packages of `plan` a layered image's base already holds: target
+/// packages whose identity equals the one recorded in the base's manifest
+/// (same recipe, sources, options, toolchain and dependencies). Empty when
+/// the configuration names no base or writes no container image.
+pub fn provided_by_base(
+    settings: &ImageSettings,
+    plan: &crate::plan::Plan,
+) -> Result<BTreeSet<String>, ImageError> {
+    let (Some(spec), Some((layout, tag))) = (&settings.spec, &settings.base) else {
+        return Ok(BTreeSet::new());
+    };
+    let theirs = base::base_packages(
+        layout,
+        tag.as_deref(),
+        &spec.architecture,
+        spec.variant.as_deref(),
+    )?;
+    Ok(plan
+        .nodes
+        .iter()
+        .filter(|n| n.variant == crate::package::Variant::Target)
+        .filter(|n| theirs.get(&n.name) == Some(&n.identity))
+        .map(|n| n.name.clone())
+        .collect())
+}
+
+/// `plan` without the `provided` packages that nothing left in it needs to
+/// build (a package still needed for its headers and libraries stays).
+pub fn plan_without(plan: &crate::plan::Plan, provided: &BTreeSet<String>) -> crate::plan::Plan {
+    let mut keep: BTreeSet<usize> = (0..plan.nodes.len())
+        .filter(|&i| !provided.contains(&plan.nodes[i].name))
+        .collect();
+    let mut todo: Vec<usize> = keep.iter().copied().collect();
+    while let Some(i) = todo.pop() {
+        for &d in &plan.nodes[i].build_deps {
+            if keep.insert(d) {
+                todo.push(d);
+            }
+        }
+    }
+    let new_index: BTreeMap<usize, usize> = keep.iter().enumerate().map(|(n, &o)| (o, n)).collect();
+    let remap = |v: &[usize]| v.iter().filter_map(|d| new_index.get(d).copied()).collect();
+    let nodes: Vec<crate::plan::Node> = keep
+        .iter()
+        .map(|&i| {
+            let mut n = plan.nodes[i].clone();
+            n.build_deps = remap(&plan.nodes[i].build_deps);
+            n.runtime_deps = remap(&plan.nodes[i].runtime_deps);
+            n
+        })
+        .collect();
+    let index = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.clone(), i))
+        .collect();
+    let mut out = plan.clone();
+    out.nodes = nodes;
+    out.index = index;
+    out
 }
 
 /// `name-tag`, safe as a file name (`/` and `:` become `-`).
@@ -196,6 +263,12 @@ pub fn write_images(
             spec.created_rfc3339(),
         );
         ann.insert(base::ANNOTATION_BBSDK_REF.to_string(), spec.reference());
+        if !settings.packages.is_empty() {
+            ann.insert(
+                base::ANNOTATION_BBSDK_PACKAGES.to_string(),
+                base::format_packages(&settings.packages),
+            );
+        }
         if let Some(b) = &base {
             ann.insert(
                 oci_spec::image::ANNOTATION_BASE_IMAGE_DIGEST.to_string(),
@@ -245,4 +318,48 @@ pub fn write_images(
         written.push(dest);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::Variant;
+    use crate::plan::{Node, Plan};
+
+    fn node(name: &str, build_deps: Vec<usize>) -> Node {
+        Node {
+            name: name.into(),
+            package: name.into(),
+            variant: Variant::Target,
+            build_deps,
+            runtime_deps: vec![],
+            identity: format!("id-{name}"),
+            symbols: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    #[allow(clippy::field_reassign_with_default)] // Plan may grow fields
+    fn provided_packages_leave_the_plan_unless_needed() {
+        // zlib (provided) <- app (ours); busybox (provided, needed by nothing).
+        let nodes = vec![
+            node("zlib", vec![]),
+            node("busybox", vec![]),
+            node("app", vec![0]),
+        ];
+        let index = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
+        let mut plan = Plan::default();
+        plan.nodes = nodes;
+        plan.index = index;
+        let provided: BTreeSet<String> = ["zlib".to_string(), "busybox".to_string()].into();
+        let p = plan_without(&plan, &provided);
+        let names: Vec<&str> = p.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["zlib", "app"]);
+        assert_eq!(p.get("app").unwrap().build_deps, [0]);
+        assert_eq!(p.index["app"], 1);
+    }
 }
