@@ -108,6 +108,30 @@ pub fn write_file_atomic(dest: &Path, bytes: &[u8]) -> Result<(), ImageError> {
     Ok(())
 }
 
+/// Puts the content of `src` at `dest` atomically: a hard link under a
+/// temporary name renamed over `dest` when both are on one filesystem (no
+/// bytes copied; fine for the immutable files image writers share), else a
+/// copy through a temporary file.
+pub fn link_or_copy_atomic(src: &Path, dest: &Path) -> Result<(), ImageError> {
+    let dir = parent_of(dest);
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let tmp = dir.join(format!(
+        ".bbsdk-link-{}-{}",
+        std::process::id(),
+        dest.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let _ = fs::remove_file(&tmp);
+    if fs::hard_link(src, &tmp).is_ok() {
+        return fs::rename(&tmp, dest).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io_err(dest)(e)
+        });
+    }
+    copy_file_atomic(src, dest)
+}
+
 /// Copies `src` to `dest` through a temporary file and a rename.
 pub fn copy_file_atomic(src: &Path, dest: &Path) -> Result<(), ImageError> {
     let dir = parent_of(dest);
@@ -167,8 +191,14 @@ pub fn gzip_writer<W: Write>(w: W) -> flate2::write::GzEncoder<W> {
         .write(w, flate2::Compression::new(6))
 }
 
-/// Writes the layer of `manifest` into a temporary directory under `work`.
-pub fn write_layer(manifest: &Manifest, epoch: u64, work: &Path) -> Result<Layer, ImageError> {
+/// Writes the layer of `manifest` into a temporary directory under `work`;
+/// without `gzip`, only the tar (`gz`, `digest` and `size` are then empty).
+pub fn write_layer(
+    manifest: &Manifest,
+    epoch: u64,
+    work: &Path,
+    gzip: bool,
+) -> Result<Layer, ImageError> {
     fs::create_dir_all(work).map_err(io_err(work))?;
     let dir = tempfile::Builder::new()
         .prefix(".bbsdk-layer-")
@@ -187,7 +217,11 @@ pub fn write_layer(manifest: &Manifest, epoch: u64, work: &Path) -> Result<Layer
         })?
         .sync_all()
         .map_err(io_err(&tar))?;
-    let (digest, size) = gzip_file(&tar, &gz)?;
+    let (digest, size) = if gzip {
+        gzip_file(&tar, &gz)?
+    } else {
+        (String::new(), 0)
+    };
     Ok(Layer {
         _dir: dir,
         tar,

@@ -71,12 +71,19 @@ pub fn dockerfile(spec: &ImageSpec, from: Option<&str>) -> String {
     s
 }
 
-/// Writes `dir` (`Dockerfile` + `rootfs.tar` of `manifest`): built in a
-/// temporary directory next to it, then swapped in.
+/// The tar to put in the context: written from a Manifest, or an
+/// identical layer tar already on disk (linked, not rewritten).
+pub enum ContextTar<'a> {
+    Manifest(&'a Manifest),
+    Written(&'a Path),
+}
+
+/// Writes `dir` (`Dockerfile` + `rootfs.tar`): built in a temporary
+/// directory next to it, then swapped in.
 pub fn write_context(
     dir: &Path,
     spec: &ImageSpec,
-    manifest: &Manifest,
+    rootfs: ContextTar,
     from: Option<&str>,
 ) -> Result<Vec<PathBuf>, ImageError> {
     let parent = super::blob::parent_of(dir);
@@ -85,14 +92,18 @@ pub fn write_context(
         .prefix(".bbsdk-docker-")
         .tempdir_in(parent)
         .map_err(io_err(parent))?;
-    super::tar::write_tar(
-        manifest,
-        &tmp.path().join("rootfs.tar"),
-        &super::tar::TarOptions {
-            compression: super::tar::Compression::None,
-            source_date_epoch: Some(spec.created),
-        },
-    )?;
+    let tar = tmp.path().join("rootfs.tar");
+    match rootfs {
+        ContextTar::Manifest(manifest) => super::tar::write_tar(
+            manifest,
+            &tar,
+            &super::tar::TarOptions {
+                compression: super::tar::Compression::None,
+                source_date_epoch: Some(spec.created),
+            },
+        )?,
+        ContextTar::Written(path) => super::blob::link_or_copy_atomic(path, &tar)?,
+    }
     write_file_atomic(
         &tmp.path().join("Dockerfile"),
         dockerfile(spec, from).as_bytes(),

@@ -224,6 +224,11 @@ pub fn write_images(
         }
         None => manifest,
     };
+    if !(settings.dockerfile || settings.oci || settings.docker_archive) {
+        return Ok(written);
+    }
+    // The layer tar is also the Dockerfile context's rootfs.tar (same bytes).
+    let layer = blob::write_layer(top, epoch, images, settings.oci)?;
     if settings.dockerfile {
         let from = base.as_ref().map(|b| {
             b.reference
@@ -233,14 +238,13 @@ pub fn write_images(
         written.extend(dockerfile::write_context(
             &images.join("docker"),
             spec,
-            top,
+            dockerfile::ContextTar::Written(&layer.tar),
             from.as_deref(),
         )?);
     }
     if !(settings.oci || settings.docker_archive) {
         return Ok(written);
     }
-    let layer = blob::write_layer(top, epoch, images)?;
     let mut layers: Vec<oci::LayerBlob> =
         base.as_ref().map(|b| b.layers.clone()).unwrap_or_default();
     layers.push(oci::LayerBlob {

@@ -27,7 +27,7 @@ use oci_spec::image::{
     MediaType, Os, Platform, PlatformBuilder, RootFsBuilder, ANNOTATION_REF_NAME,
 };
 
-use super::blob::{canonical_json, copy_file_atomic, digest_hex, io_err, write_file_atomic};
+use super::blob::{canonical_json, digest_hex, io_err, link_or_copy_atomic, write_file_atomic};
 use super::{ImageError, ImageSpec};
 
 /// A layer blob to put in the image: where its gzip is and what it is.
@@ -201,7 +201,7 @@ pub fn write_layout(
     for l in layers {
         let dest = blob_path(work, &l.digest);
         if !dest.exists() {
-            copy_file_atomic(&l.source, &dest)?;
+            link_or_copy_atomic(&l.source, &dest)?;
         }
         layer_descs.push(descriptor(l.media_type.clone(), &l.digest, l.size)?);
     }
