@@ -120,6 +120,8 @@ pub enum MakeError {
     Tar(#[from] crate::image::tar::TarError),
     #[error(transparent)]
     Legal(#[from] crate::legal::LegalError),
+    #[error(transparent)]
+    Gentoo(#[from] crate::gentoo::GentooError),
     #[error("{0}")]
     Other(String),
 }
@@ -213,6 +215,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     let (tc_env, strip, _tc_id) = toolchain(&project)?;
     let top = project.paths.top.clone();
     let output = project.paths.output.clone();
+    let gentoo_input = crate::gentoo::input_for(&project, &plan, tc_env.clone())?;
     let mut settings = BuildSettings::new(&output, tc_env);
     settings.top = top.clone();
     settings.jobs = project.jobs();
@@ -223,6 +226,11 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
     let report = exec.build_all()?;
     let layout = exec.layout().clone();
+    // Gentoo ebuilds, emerged after bbsdk's packages (docs/gentoo.md).
+    let gentoo = match &gentoo_input {
+        Some(input) => crate::gentoo::build(input)?,
+        None => None,
+    };
 
     // The root filesystem from the packages' target trees.
     let rel = |p: &str| {
@@ -331,6 +339,13 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         None
     };
     a.salt_seed = std::fs::read(project.paths.config()).unwrap_or_default();
+    if let Some(g) = &gentoo {
+        a.package_trees.push(g.image.clone());
+        a.device_tables.push(TableSource::inline(
+            "Gentoo packages' owners",
+            &g.permissions,
+        ));
+    }
     let manifest = rootfs::assemble(&a)?;
 
     // rootfs.tar and the SBOM.
@@ -468,6 +483,21 @@ pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, M
         skipped: report.skipped,
         images: vec![],
     })
+}
+
+/// `bbsdk emerge ARGS...`: emerge with the configuration's Portage setup
+/// (crossdev's `<tuple>-emerge`); returns emerge's exit code.
+pub fn emerge(paths: Paths, args: &[String]) -> Result<i32, MakeError> {
+    let project = Project::open(paths)?;
+    let plan = project.plan()?;
+    let (tc_env, _, _) = toolchain(&project)?;
+    let input = crate::gentoo::input_for(&project, &plan, tc_env)?.ok_or_else(|| {
+        MakeError::Other(format!(
+            "{}: Gentoo ebuilds are off (BBSDK_GENTOO is not set)\n  hint: enable \"Gentoo packages > Gentoo ebuilds\" in `bbsdk menuconfig`",
+            project.paths.config().display()
+        ))
+    })?;
+    Ok(crate::gentoo::emerge_adhoc(&input, args)?)
 }
 
 /// `bbsdk make clean` / `distclean`.
