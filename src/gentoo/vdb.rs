@@ -121,8 +121,9 @@ fn elf_machine(t: &Target) -> u16 {
     }
 }
 
-/// The soname of a shared library built for the target, if `path` is one.
-pub fn soname(path: &Path, target: &Target) -> Option<String> {
+/// For a shared object built for the target, its soname (`Some(None)` when
+/// it has none); `None` for anything else.
+pub fn soname(path: &Path, target: &Target) -> Option<Option<String>> {
     use object::read::elf::{ElfFile32, ElfFile64};
     use object::{Object, ObjectKind};
     let mut f = std::fs::File::open(path).ok()?;
@@ -152,9 +153,7 @@ pub fn soname(path: &Path, target: &Target) -> Option<String> {
         }
         _ => return None,
     };
-    (kind == ObjectKind::Dynamic && m == machine)
-        .then_some(name)
-        .flatten()
+    (kind == ObjectKind::Dynamic && m == machine).then_some(name)
 }
 
 fn soname_of<'d, E: object::read::elf::FileHeader<Endian = object::Endianness>>(
@@ -184,7 +183,7 @@ pub fn sonames_in(dir: &Path, target: &Target) -> BTreeSet<String> {
         .into_iter()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_file())
-        .filter_map(|e| soname(e.path(), target))
+        .filter_map(|e| soname(e.path(), target).flatten())
         .collect()
 }
 
@@ -330,13 +329,19 @@ pub fn entries(input: &Input) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
-/// Sonames of the libraries directly in `dir` (not below it).
+/// Sonames of the libraries directly in `dir` (not below it). A library
+/// without a soname is known by its file name, as the linker records it in
+/// programs (musl's `libc.so`, which is also its dynamic loader).
 fn sonames_in_flat(dir: &Path, target: &Target) -> BTreeSet<String> {
     std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-                .filter_map(|e| soname(&e.path(), target))
+                .filter_map(|e| match soname(&e.path(), target) {
+                    Some(Some(name)) => Some(name),
+                    Some(None) => Some(e.file_name().to_string_lossy().into_owned()),
+                    None => None,
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -500,7 +505,7 @@ mod tests {
             .status()
             .expect("gcc (scripts/setup-host.sh)");
         assert!(st.success());
-        assert_eq!(soname(&lib, &host_target()).as_deref(), Some("libf.so.3"));
+        assert_eq!(soname(&lib, &host_target()), Some(Some("libf.so.3".into())));
         assert_eq!(soname(&src, &host_target()), None);
         // Another machine's libraries are not the target's.
         let arm = Target {
