@@ -5,6 +5,8 @@
 //! * [`settings`]: the Gentoo menu (`BBSDK_GENTOO_*`) as plain data, with
 //!   errors pointing at the `.config` line;
 //! * [`portage`]: Portage from PyPI in a venv under the cache directory;
+//! * [`host`]: the build machine's tools as installed packages of the
+//!   build machine's side (BDEPEND);
 //! * [`config`]: the generated Portage configuration roots (make.conf, our
 //!   profile, repos.conf, package.use, patches);
 //! * [`vdb`]: installed-package database entries describing what bbsdk
@@ -19,6 +21,7 @@
 pub mod config;
 pub mod deploy;
 pub mod emerge;
+pub mod host;
 pub mod portage;
 pub mod settings;
 pub mod vdb;
@@ -166,6 +169,9 @@ pub fn prepare(input: &Input) -> Result<Prepared> {
     let t = Instant::now();
     let portage = portage::ensure(&input.cache_dir, &input.settings.portage_version)?;
     timings.push(("portage venv".to_string(), t.elapsed().as_secs_f64()));
+    let t = Instant::now();
+    host::describe(&portage.venv)?;
+    timings.push(("host tools".to_string(), t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
     for d in [

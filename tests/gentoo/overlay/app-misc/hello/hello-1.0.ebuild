@@ -12,6 +12,9 @@ KEYWORDS="amd64 arm64 arm"
 
 DEPEND="dev-libs/libhello:="
 RDEPEND="${DEPEND}"
+# Satisfied by the build machine's pkg-config, which bbsdk describes to
+# Portage as installed.
+BDEPEND="virtual/pkgconfig"
 
 src_compile() {
 	bbsdk_emake
