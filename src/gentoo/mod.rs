@@ -133,6 +133,10 @@ pub struct Input {
     pub binary_cache: bool,
     pub target: Target,
     pub toolchain: ToolchainEnv,
+    /// What identifies the toolchain (compiler, version, flags), not its
+    /// paths: binary packages are shared by output directories with the
+    /// same one.
+    pub toolchain_id: String,
     pub jobs: usize,
     pub packages: Vec<BbsdkPackage>,
     /// Leave development files out of the target root (INSTALL_MASK).
@@ -152,6 +156,9 @@ pub struct Output {
     pub from_binpkg: Vec<String>,
     /// Packages compiled in the build pass.
     pub compiled: Vec<String>,
+    /// The install pass merged something: the image tree differs from the
+    /// last run's.
+    pub changed: bool,
 }
 
 /// A prepared output directory: Portage installed, config roots, shims and
@@ -229,7 +236,8 @@ pub fn prepare(input: &Input) -> Result<Prepared> {
 }
 
 /// The binary package directory: per target and toolchain in the cache
-/// directory, so another output dir with the same toolchain reuses them.
+/// directory, so another output dir with the same toolchain reuses them
+/// (the toolchain's identity and flags, not the paths of its wrapper).
 fn pkgdir(input: &Input) -> PathBuf {
     use sha2::Digest;
     if !input.binary_cache {
@@ -237,7 +245,14 @@ fn pkgdir(input: &Input) -> PathBuf {
     }
     let mut h = sha2::Sha256::new();
     h.update(input.toolchain.target_tuple.as_bytes());
-    for (k, v) in &input.toolchain.target {
+    h.update(format!("\n{}", input.toolchain_id).as_bytes());
+    for k in ["CFLAGS", "CXXFLAGS", "LDFLAGS"] {
+        let v = input
+            .toolchain
+            .target
+            .get(k)
+            .map(String::as_str)
+            .unwrap_or("");
         h.update(format!("\n{k}={v}").as_bytes());
     }
     h.update(format!("\nprofile={}", input.settings.profile).as_bytes());
@@ -306,7 +321,7 @@ pub fn build(input: &Input) -> Result<Option<Output>> {
     .map(|s| s.to_string())
     .collect();
     args.extend(atoms.iter().cloned());
-    p.runner.run(
+    let install = p.runner.run(
         emerge::Pass::install(&p.dirs),
         &args,
         &p.dirs.logs.join("emerge-install.log"),
@@ -336,6 +351,7 @@ pub fn build(input: &Input) -> Result<Option<Output>> {
         timings: p.timings,
         from_binpkg: build.from_binpkg,
         compiled: build.compiled,
+        changed: !(install.from_binpkg.is_empty() && install.compiled.is_empty()),
     }))
 }
 
@@ -355,6 +371,7 @@ pub fn input_for(
     project: &crate::project::Project,
     plan: &crate::plan::Plan,
     toolchain: ToolchainEnv,
+    toolchain_id: String,
 ) -> Result<Option<Input>> {
     let Some(settings) =
         Settings::from_values(&project.values, &project.paths.config(), &project.paths.top)?
@@ -389,6 +406,7 @@ pub fn input_for(
         binary_cache: project.value("BBSDK_BINARY_CACHE") == "y",
         target: project.target.clone(),
         toolchain,
+        toolchain_id,
         jobs: project.jobs(),
         packages,
         runtime_only: project.value("BBSDK_ROOTFS_RUNTIME_ONLY") != "n",
