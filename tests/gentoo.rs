@@ -242,6 +242,23 @@ fn scenario(defconfig: &str, check_failure: bool) {
     // The toolchain's runtime (loader, libc) is deployed by bbsdk's root
     // assembly from the programs' DT_NEEDED.
     assert!(list.lines().any(|l| l.starts_with("lib/ld-")), "{list}");
+    // `bbsdk emerge`: emerge with the generated setup, exit code passed on.
+    let info = ok(bbsdk(&out, &["emerge", "--info"]), "bbsdk emerge --info");
+    assert!(
+        info.contains("CHOST=\"") && info.contains("-bbsdk-linux-") && info.contains("bbsdk-test"),
+        "{info}"
+    );
+    let pretend = ok(
+        bbsdk(&out, &["emerge", "-p", "--usepkg", "app-misc/hello"]),
+        "bbsdk emerge -p",
+    );
+    assert!(pretend.contains("app-misc/hello-1.0"), "{pretend}");
+    let missing = bbsdk(&out, &["emerge", "-p", "app-misc/no-such-package"]);
+    assert!(
+        !missing.status.success(),
+        "emerge's failure is bbsdk emerge's"
+    );
+
     let said = run_in_image(&out);
     assert_eq!(said.trim(), "hello from libhello (user patch) 1.0");
 
@@ -261,6 +278,29 @@ fn scenario(defconfig: &str, check_failure: bool) {
     assert_eq!(
         run_in_image(&out).trim(),
         "hello from libhello (user patch) 1.0"
+    );
+
+    if !check_failure {
+        return;
+    }
+    // An ebuild that fails: the error names the package, the phase, the
+    // build log and shows its last lines.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "BBSDK_GENTOO_ATOMS=\"app-misc/hello\"",
+        "BBSDK_GENTOO_ATOMS=\"app-misc/hello app-misc/broken\"",
+    );
+    assert!(text.contains("app-misc/broken"));
+    std::fs::write(&cfg, text).unwrap();
+    let o = bbsdk(&out, &["make"]);
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("emerge failed in the build pass: app-misc/broken-1.0 (compile phase)")
+            && e.contains("build log: ")
+            && e.contains("compiling the broken test package")
+            && e.contains("broken on purpose")
+            && e.contains("hint:"),
+        "{e}"
     );
 }
 
