@@ -238,6 +238,17 @@ fn scenario(defconfig: &str, check_failure: bool) {
     let vdb = out.join("build/gentoo/root/var/db/pkg");
     let requires = std::fs::read_to_string(vdb.join("app-misc/hello-1.0/REQUIRES")).unwrap();
     assert!(requires.contains("libhello.so.1"), "{requires}");
+    let libc: Vec<_> = std::fs::read_dir(vdb.join("sys-libs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(libc.len(), 1, "one C library entry: {libc:?}");
+    let provides = std::fs::read_to_string(libc[0].join("PROVIDES")).unwrap();
+    assert!(provides.contains(" libc.so"), "{provides}");
+    assert_eq!(
+        std::fs::read_to_string(libc[0].join("repository")).unwrap(),
+        "bbsdk\n"
+    );
 
     // The toolchain's runtime (loader, libc) is deployed by bbsdk's root
     // assembly from the programs' DT_NEEDED.
@@ -302,6 +313,17 @@ fn scenario(defconfig: &str, check_failure: bool) {
             && e.contains("hint:"),
         "{e}"
     );
+
+    // An atom removed from the configuration leaves the image.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "BBSDK_GENTOO_ATOMS=\"app-misc/hello app-misc/broken\"",
+        "BBSDK_GENTOO_ATOMS=\"dev-libs/libhello\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    ok(bbsdk(&out, &["make"]), "make with dev-libs/libhello only");
+    let list = tar_list(&out);
+    assert!(list.lines().any(|l| l == "usr/lib/libhello.so.1"), "{list}");
+    assert!(!list.contains("usr/bin/hello"), "{list}");
 }
 
 #[test]

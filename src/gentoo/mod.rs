@@ -181,6 +181,7 @@ pub fn prepare(input: &Input) -> Result<Prepared> {
     timings.push(("host tools".to_string(), t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
+    fresh_root_if_changed(input, &dirs)?;
     for d in [
         &dirs.sysroot,
         &dirs.root,
@@ -233,6 +234,33 @@ pub fn prepare(input: &Input) -> Result<Prepared> {
         runner,
         timings,
     })
+}
+
+/// The target root holds exactly what the atoms need: when the settings
+/// that decide what is installed there changed since the last run (an atom
+/// removed, USE flags, ...), it is emptied and the install pass fills it
+/// again from the binary packages.
+fn fresh_root_if_changed(input: &Input, dirs: &Dirs) -> Result<()> {
+    let s = &input.settings;
+    let key = format!(
+        "atoms={:?}\nuse={:?}\npackage_use={:?}\nkeywords={:?}\nfeatures={:?}\nprofile={:?}\nrepos={:?}\nruntime_only={}\ntoolchain={:?}\n",
+        s.atoms,
+        s.use_flags,
+        s.package_use,
+        s.accept_keywords,
+        s.features,
+        s.profile,
+        s.repositories,
+        input.runtime_only,
+        input.toolchain_id,
+    );
+    let stamp = dirs.base.join("root.settings");
+    if std::fs::read_to_string(&stamp).is_ok_and(|k| k == key) {
+        return Ok(());
+    }
+    crate::build::tree::remove_all(&dirs.root).map_err(|e| GentooError::io(&dirs.root, e))?;
+    std::fs::create_dir_all(&dirs.base).map_err(|e| GentooError::io(&dirs.base, e))?;
+    crate::build::tree::write_atomic(&stamp, key.as_bytes()).map_err(|e| GentooError::io(&stamp, e))
 }
 
 /// The binary package directory: per target and toolchain in the cache
