@@ -27,6 +27,9 @@ packages=(
     openssl
     # benchmarks
     hyperfine
+    # Gentoo ebuilds (src/gentoo): python for Portage's venv, the ELF scanner
+    # Portage records sonames with, and the pkg-config behind the cross shim
+    python3 python3-venv pax-utils pkgconf
 )
 
 if [ "$(id -u)" -ne 0 ]; then
