@@ -237,25 +237,31 @@ fn hex(d: impl AsRef<[u8]>) -> String {
 /// The Linux kernel headers for `target` as a sysroot tree
 /// (`<cache>/toolchains/linux-headers-<cpu>-<hash>/usr/include`).
 pub fn kernel_headers(target: &Target, cache_dir: &Path) -> Result<Cached, ToolchainError> {
-    let (files, version) = headers_files(target)?;
-    let mut h = Sha256::new();
-    h.update(FORMAT);
-    h.update(headers_package(target).0);
-    h.update(&version);
-    for (rel, host) in &files {
-        let bytes = fs::read(host).map_err(|e| io_err("cannot read", host, e))?;
-        h.update(rel.to_string_lossy().as_bytes());
-        h.update([0]);
-        h.update(Sha256::digest(&bytes));
-    }
-    let identity = hex(h.finalize());
-    let name = format!(
-        "linux-headers-{}-{}-{}",
-        musl_arch(target),
-        version.replace([':', '~', '+'], "_"),
-        &identity[..16]
-    );
+    let (pkg, _) = headers_package(target);
     let dir = cache_dir.join("toolchains");
+    // Hashing every header takes a moment: the identity is remembered
+    // against dpkg's file list of the package, which an upgrade rewrites.
+    let key = crate::memo::program_key(
+        &Path::new("/var/lib/dpkg/info").join(format!("{pkg}.list")),
+        &[],
+    );
+    let memo = dir.join(format!("linux-headers-{}.identity.json", musl_arch(target)));
+    let found: Result<(String, String), ToolchainError> = crate::memo::remember(key, &memo, || {
+        let (files, version) = headers_files(target)?;
+        Ok((headers_identity(target, &files, &version)?, version))
+    });
+    let (identity, version) = found?;
+    let name = headers_dir_name(target, &version, &identity);
+    if dir.join(&name).is_dir() {
+        return Ok(Cached {
+            path: dir.join(name),
+            identity,
+            reused: true,
+        });
+    }
+    let (files, version) = headers_files(target)?;
+    let identity = headers_identity(target, &files, &version)?;
+    let name = headers_dir_name(target, &version, &identity);
     let (path, reused) = cached_build(&dir, &name, |tmp| {
         let inc = tmp.join("usr/include");
         for (rel, host) in &files {
@@ -272,6 +278,33 @@ pub fn kernel_headers(target: &Target, cache_dir: &Path) -> Result<Cached, Toolc
         identity,
         reused,
     })
+}
+
+fn headers_identity(
+    target: &Target,
+    files: &[(PathBuf, PathBuf)],
+    version: &str,
+) -> Result<String, ToolchainError> {
+    let mut h = Sha256::new();
+    h.update(FORMAT);
+    h.update(headers_package(target).0);
+    h.update(version);
+    for (rel, host) in files {
+        let bytes = fs::read(host).map_err(|e| io_err("cannot read", host, e))?;
+        h.update(rel.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(Sha256::digest(&bytes));
+    }
+    Ok(hex(h.finalize()))
+}
+
+fn headers_dir_name(target: &Target, version: &str, identity: &str) -> String {
+    format!(
+        "linux-headers-{}-{}-{}",
+        musl_arch(target),
+        version.replace([':', '~', '+'], "_"),
+        &identity[..16]
+    )
 }
 
 /// What building a musl sysroot needs.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use prepare::{arch_flags, prepare, Kind, Prepared, Setup};
-pub use probe::{probe, Probe};
+pub use probe::{cached_output, probe, Probe};
 
 use crate::target::{Arch, Libc, Target};
 

@@ -113,18 +113,20 @@ pub fn arch_flags(values: &BTreeMap<String, String>) -> Vec<String> {
         .collect()
 }
 
-fn gcc_print(cc: &Path, flags: &[String], what: &str) -> Option<PathBuf> {
-    let out = Command::new(cc).args(flags).arg(what).output().ok()?;
-    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !out.status.success() || s.is_empty() || !s.starts_with('/') {
+/// `cc flags what` (a `-print-*` question), remembered in `work`.
+fn gcc_print(cc: &Path, flags: &[String], what: &str, work: &Path) -> Option<PathBuf> {
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    args.push(what);
+    let s = super::cached_output(cc, &args, work).ok()?;
+    if s.is_empty() || !s.starts_with('/') {
         return None;
     }
     Some(PathBuf::from(s))
 }
 
 /// The directory holding `file` as the compiler finds it, canonical.
-fn lib_dir_of(cc: &Path, flags: &[String], file: &str) -> Option<PathBuf> {
-    let p = gcc_print(cc, flags, &format!("-print-file-name={file}"))?;
+fn lib_dir_of(cc: &Path, flags: &[String], file: &str, work: &Path) -> Option<PathBuf> {
+    let p = gcc_print(cc, flags, &format!("-print-file-name={file}"), work)?;
     let p = p.canonicalize().ok()?;
     p.parent().map(Path::to_path_buf)
 }
@@ -132,6 +134,17 @@ fn lib_dir_of(cc: &Path, flags: &[String], file: &str) -> Option<PathBuf> {
 /// The directory of the `name` the linker really uses when `cc` links a
 /// program (from `-Wl,--trace`), canonical.
 fn linked_lib_dir(cc: &Path, flags: &[String], work: &Path, name: &str) -> Option<PathBuf> {
+    let mut key_args = flags.to_vec();
+    key_args.extend(["-Wl,--trace".to_string(), name.to_string()]);
+    let key = crate::memo::program_key(cc, &key_args);
+    let file = work.join(format!("linked-{name}.json"));
+    crate::memo::remember(key, &file, || {
+        linked_lib_dir_now(cc, flags, work, name).ok_or(())
+    })
+    .ok()
+}
+
+fn linked_lib_dir_now(cc: &Path, flags: &[String], work: &Path, name: &str) -> Option<PathBuf> {
     std::fs::create_dir_all(work).ok()?;
     let src = work.join("trace.c");
     std::fs::write(&src, "int main(void) { return 0; }\n").ok()?;
@@ -177,7 +190,8 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
         ));
     }
     let tc_dir = setup.output.join("toolchain");
-    let probe_dir = tc_dir.join("probe");
+    // Beside the host gcc's answers; `make clean` forgets them all.
+    let probe_dir = setup.output.join("build").join(".toolchain-probe");
     let source = external_source(setup.values);
     let arch = arch_flags(setup.values);
     let target = setup.target;
@@ -212,8 +226,8 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
             wrapper::replace_symlink(&sr.path, &link)?;
             cached.push(headers);
             cached.push(sr);
-            let gcc_inc =
-                gcc_print(&ext.cc, &arch, "-print-file-name=include").ok_or_else(|| {
+            let gcc_inc = gcc_print(&ext.cc, &arch, "-print-file-name=include", &probe_dir)
+                .ok_or_else(|| {
                     ToolchainError::Probe(format!(
                         "{} -print-file-name=include gives no directory",
                         ext.cc.display()
@@ -260,8 +274,8 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
                 // -print-file-name does not see: ask the linker.
                 dirs.extend(linked_lib_dir(&ext.cc, &arch, &probe_dir, "libc.so"));
             } else {
-                dirs.extend(lib_dir_of(&ext.cc, &arch, "libc.so.6"));
-                dirs.extend(lib_dir_of(&ext.cc, &arch, "libgcc_s.so.1"));
+                dirs.extend(lib_dir_of(&ext.cc, &arch, "libc.so.6", &probe_dir));
+                dirs.extend(lib_dir_of(&ext.cc, &arch, "libgcc_s.so.1", &probe_dir));
                 dirs.dedup();
             }
             (ext, None, dirs)
@@ -300,7 +314,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
     }
     // The wrapper must build for the target: same checks as the external
     // compiler, now with the C library the configuration asks for.
-    let p = probe(&cc, &[], &probe_dir).map_err(ToolchainError::Probe)?;
+    let p = probe(&cc, &[], &probe_dir.join("wrapper")).map_err(ToolchainError::Probe)?;
     if p.arch != target.arch
         || p.libc != target.libc
         || (target.arch == Arch::Armv7 && p.hard_float != target.hard_float)
