@@ -168,6 +168,7 @@ fn toolchain(project: &Project) -> Result<PreparedToolchain, MakeError> {
         identity: p.identity(),
         runtime_lib_dirs: p.runtime_lib_dirs,
     })
+    .inspect(|t| project.set_toolchain_identity(t.identity.clone()))
 }
 
 /// `SOURCE_DATE_EPOCH`: the environment's, else `BBSDK_SOURCE_DATE_EPOCH`,
@@ -218,7 +219,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
 
     let project = Project::open(paths)?;
     let tc = toolchain(&project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let strip = tc.strip.clone();
     let top = project.paths.top.clone();
     let output = project.paths.output.clone();
@@ -494,24 +495,24 @@ impl MakeTarget {
     }
 }
 
-/// The build settings of a project (toolchain, jobs, cache), and its plan
-/// with the toolchain's identity in the packages' identities.
-fn build_settings(project: &Project) -> Result<(BuildSettings, crate::plan::Plan), MakeError> {
+/// The build settings of a project (toolchain, jobs, cache). Call it before
+/// `project.plan()`: the plan takes the toolchain's identity from it.
+fn build_settings(project: &Project) -> Result<BuildSettings, MakeError> {
     let tc = toolchain(project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
     let mut settings = BuildSettings::new(&project.paths.output, tc.env);
     settings.top = project.paths.top.clone();
     settings.jobs = project.jobs();
     if project.value("BBSDK_BINARY_CACHE") == "y" {
         settings.cache_dir = Some(project.cache_dir());
     }
-    Ok((settings, plan))
+    Ok(settings)
 }
 
 /// `bbsdk make <pkg>`, `<pkg>-rebuild`, `<pkg>-reconfigure`, `<pkg>-dirclean`.
 pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, MakeError> {
     let project = Project::open(paths)?;
-    let (settings, plan) = build_settings(&project)?;
+    let settings = build_settings(&project)?;
+    let plan = project.plan()?;
     let fetcher = project.fetcher()?;
     let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
     let report = match target {
