@@ -307,3 +307,69 @@ fn wrapper_rejects_host_paths() {
         .arg(out.path().join("t")));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A library the target already has is used, not copied; one found
+/// nowhere is an error naming it. Shared libraries get no loader.
+#[test]
+fn runtime_libraries_come_from_the_target_first() {
+    let out = tempfile::tempdir().unwrap();
+    let (_, p) = prepared("container_aarch64_musl_defconfig", out.path());
+    let cc = &p.toolchain.cc;
+    let work = out.path().join("work");
+    let root = work.join("root");
+    std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::write(
+        work.join("foo.c"),
+        "#include <stdlib.h>\nint foo(void) { return atoi(\"42\"); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("main.c"),
+        "#include <stdio.h>\nint foo(void);\nint main(void) { printf(\"foo %d\\n\", foo()); return 0; }\n",
+    )
+    .unwrap();
+    let lib = root.join("usr/lib/libfoo.so");
+    ok(
+        &run(Command::new(cc)
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&lib)
+            .arg(work.join("foo.c"))),
+        "shared library",
+    );
+    let needs = dynamic_needs(&std::fs::read(&lib).unwrap()).unwrap();
+    assert_eq!(needs.interpreter, None, "a shared library has no loader");
+    assert_eq!(needs.needed, vec!["libc.so".to_string()]);
+    let prog = root.join("usr/bin/foo");
+    ok(
+        &run(Command::new(cc)
+            .arg(work.join("main.c"))
+            .arg(format!("-L{}", root.join("usr/lib").display()))
+            .arg("-lfoo")
+            .arg("-o")
+            .arg(&prog)),
+        "program using libfoo",
+    );
+    // Without libfoo in the target: an error naming it and the program.
+    std::fs::rename(&lib, work.join("libfoo.so")).unwrap();
+    let e = install_runtime_libs(&root, &p.runtime_lib_dirs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("usr/bin/foo") && e.contains("needs libfoo.so") && e.contains("hint:"),
+        "{e}"
+    );
+    // With it: only libc and the loader are copied, libfoo is the target's.
+    std::fs::rename(work.join("libfoo.so"), &lib).unwrap();
+    let _ = std::fs::remove_dir_all(root.join("lib"));
+    let copied = install_runtime_libs(&root, &p.runtime_lib_dirs).unwrap();
+    assert_eq!(
+        copied,
+        vec![
+            PathBuf::from("lib/ld-musl-aarch64.so.1"),
+            PathBuf::from("lib/libc.so")
+        ]
+    );
+    let o = run(Command::new("chroot").arg(&root).arg("/usr/bin/foo"));
+    assert_eq!(ok(&o, "foo in a chroot"), "foo 42\n");
+}
