@@ -58,7 +58,7 @@ pub fn musl_source(top: &Path, version: &str) -> Result<crate::fetch::Source, To
     let file: MuslFile = toml::from_str(&text).map_err(|e| {
         let line = e
             .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
             .unwrap_or(1);
         ToolchainError::Probe(format!(
             "{}:{line}: {}\n  hint: see the comment at the top of the file for the format",
@@ -462,4 +462,62 @@ fn copy_tree_no_clobber(from: &Path, to: &Path) -> Result<(), ToolchainError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn musl_versions_come_from_the_list_with_their_checksum() {
+        let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let s = musl_source(top, "1.2.3").unwrap();
+        assert_eq!(s.file_name, "musl-1.2.3.tar.gz");
+        assert!(s.sha256.starts_with("7d5b0b60"));
+        assert_eq!(s.debian.unwrap().package, "musl");
+        let e = musl_source(top, "9.9.9").unwrap_err().to_string();
+        assert!(
+            e.contains("musl \"9.9.9\"") && e.contains("known: 1.2.3") && e.contains("hint:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_musl_list_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(MUSL_SOURCES);
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(
+            &f,
+            "[[musl]]\nversion = \"1.2.3\"\nfile = \"m.tar.gz\"\nsha256 = \"x\"\nmirror = 1\n",
+        )
+        .unwrap();
+        let e = musl_source(dir.path(), "1.2.3").unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("{}:5:", f.display())) && e.contains("mirror"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn loader_names() {
+        let t = |arch, hard_float| Target {
+            arch,
+            libc: crate::target::Libc::Musl,
+            hard_float,
+        };
+        assert_eq!(
+            musl_loader(&t(Arch::X86_64, true)),
+            "/lib/ld-musl-x86_64.so.1"
+        );
+        assert_eq!(
+            musl_loader(&t(Arch::Aarch64, true)),
+            "/lib/ld-musl-aarch64.so.1"
+        );
+        assert_eq!(
+            musl_loader(&t(Arch::Armv7, true)),
+            "/lib/ld-musl-armhf.so.1"
+        );
+        assert_eq!(musl_loader(&t(Arch::Armv7, false)), "/lib/ld-musl-arm.so.1");
+    }
 }
