@@ -19,7 +19,12 @@ use crate::project::{Project, ProjectError};
 pub fn source(paths: Paths) -> Result<Vec<PathBuf>, ProjectError> {
     let project = Project::open(paths)?;
     let plan = project.plan()?;
-    let sources = project.sources(&plan);
+    let mut sources = project.sources(&plan);
+    // The toolchain's own sources (musl for the bbsdk-built C library).
+    sources.extend(
+        crate::toolchain::sources(&project.values, &project.paths.top)
+            .map_err(|e| ProjectError::Config(e.to_string()))?,
+    );
     let fetcher = project.fetcher()?;
     Ok(fetcher.fetch_all(&sources, project.jobs().max(2))?)
 }

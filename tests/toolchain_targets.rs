@@ -373,3 +373,24 @@ fn runtime_libraries_come_from_the_target_first() {
     let o = run(Command::new("chroot").arg(&root).arg("/usr/bin/foo"));
     assert_eq!(ok(&o, "foo in a chroot"), "foo 42\n");
 }
+
+/// `bbsdk source` also fetches what the toolchain builds from.
+#[test]
+fn source_fetches_the_musl_source() {
+    let out = tempfile::tempdir().unwrap();
+    let bbsdk = |args: &[&str]| {
+        run(Command::new(env!("CARGO_BIN_EXE_bbsdk"))
+            .arg("-O")
+            .arg(out.path())
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("BBSDK_DL_DIR", shared("dl")))
+    };
+    ok(
+        &bbsdk(&["make", "container_armv7_musl_defconfig"]),
+        "defconfig",
+    );
+    let listed = ok(&bbsdk(&["source"]), "bbsdk source");
+    assert!(listed.contains("musl-1.2.3.tar.gz"), "{listed}");
+    assert!(shared("dl").join("musl-1.2.3.tar.gz").is_file());
+}

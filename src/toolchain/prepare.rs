@@ -174,6 +174,25 @@ fn external_source(values: &BTreeMap<String, String>) -> ExternalSource {
     }
 }
 
+/// The source files the configured toolchain builds from (for `bbsdk
+/// source`, so a later build needs no network): musl's for the bbsdk-built
+/// C library, none for the other types.
+pub fn sources(
+    values: &BTreeMap<String, String>,
+    top: &Path,
+) -> Result<Vec<crate::fetch::Source>, ToolchainError> {
+    match Kind::from_values(values) {
+        Kind::BbsdkLibc => Ok(vec![bbsdk_libc::musl_source(
+            top,
+            values
+                .get("BBSDK_MUSL_VERSION")
+                .map(String::as_str)
+                .unwrap_or(""),
+        )?]),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// Makes the configured toolchain ready: see the module documentation.
 pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
     let kind = Kind::from_values(setup.values);
