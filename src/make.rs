@@ -470,6 +470,12 @@ pub enum MakeTarget {
     Reconfigure(String),
     /// `<pkg>-dirclean`: remove the package's build directory.
     Dirclean(String),
+    /// `<pkg>-menuconfig`: our menuconfig over a kconfig package's tree.
+    PkgMenuconfig(String),
+    /// `<pkg>-savedefconfig`: its minimal config into its build directory.
+    PkgSavedefconfig(String),
+    /// `<pkg>-update-config`: the minimal config back to the package's config file.
+    PkgUpdateConfig(String),
     Clean,
     Distclean,
     Olddefconfig,
@@ -491,6 +497,9 @@ impl MakeTarget {
             ("-rebuild", MakeTarget::Rebuild as fn(String) -> MakeTarget),
             ("-reconfigure", MakeTarget::Reconfigure),
             ("-dirclean", MakeTarget::Dirclean),
+            ("-menuconfig", MakeTarget::PkgMenuconfig),
+            ("-savedefconfig", MakeTarget::PkgSavedefconfig),
+            ("-update-config", MakeTarget::PkgUpdateConfig),
         ] {
             if let Some(p) = word.strip_suffix(suffix) {
                 return make(p.to_string());
@@ -500,24 +509,25 @@ impl MakeTarget {
     }
 }
 
-/// The build settings of a project (toolchain, jobs, cache). Call it before
-/// `project.plan()`: the plan takes the toolchain's identity from it.
-fn build_settings(project: &Project) -> Result<BuildSettings, MakeError> {
+/// The build settings of a project (toolchain, jobs, cache) and its plan,
+/// made after the toolchain is ready so the packages' identities hold the
+/// toolchain's identity.
+fn build_settings(project: &Project) -> Result<(BuildSettings, crate::plan::Plan), MakeError> {
     let tc = toolchain(project)?;
+    let plan = project.plan()?;
     let mut settings = BuildSettings::new(&project.paths.output, tc.env);
     settings.top = project.paths.top.clone();
     settings.jobs = project.jobs();
     if project.value("BBSDK_BINARY_CACHE") == "y" {
         settings.cache_dir = Some(project.cache_dir());
     }
-    Ok(settings)
+    Ok((settings, plan))
 }
 
 /// `bbsdk make <pkg>`, `<pkg>-rebuild`, `<pkg>-reconfigure`, `<pkg>-dirclean`.
 pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, MakeError> {
     let project = Project::open(paths)?;
-    let settings = build_settings(&project)?;
-    let plan = project.plan()?;
+    let (settings, plan) = build_settings(&project)?;
     let fetcher = project.fetcher()?;
     let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
     let report = match target {
@@ -551,4 +561,97 @@ pub fn clean(paths: &Paths, dist: bool) -> Result<(), MakeError> {
         crate::build::clean(&paths.output)?;
     }
     Ok(())
+}
+
+/// A kconfig package's tree, extracted and configured, with what
+/// `<pkg>-update-config` needs to know.
+struct PackageKconfig {
+    tree: crate::build::kconfig_pkg::KconfigTree,
+    /// The file named by the package's config symbol, under the tree's top.
+    config_file: PathBuf,
+    /// Its fragment files, when the configuration names some.
+    fragments: String,
+}
+
+fn package_kconfig(project: &Project, pkg: &str) -> Result<PackageKconfig, MakeError> {
+    let (settings, plan) = build_settings(project)?;
+    let fetcher = project.fetcher()?;
+    let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
+    let tree = exec.kconfig_tree(pkg)?;
+    let k = project
+        .registry
+        .resolve(pkg)
+        .ok()
+        .and_then(|(p, _)| p.recipe.build.kconfig.clone())
+        .ok_or_else(|| MakeError::Other(format!("{pkg} is not a kconfig package")))?;
+    let frag = k
+        .fragments_symbol
+        .as_deref()
+        .map(|s| project.value(s).to_string())
+        .unwrap_or_default();
+    Ok(PackageKconfig {
+        tree,
+        config_file: project.paths.top.join(project.value(&k.config_symbol)),
+        fragments: frag,
+    })
+}
+
+/// `bbsdk make <pkg>-menuconfig`: extracts and configures the package, then
+/// opens bbsdk's menuconfig over its Kconfig tree and its `.config` in the
+/// build directory. A saved change makes the next `<pkg>-rebuild` compile
+/// again; `<pkg>-update-config` keeps it for good.
+pub fn package_menuconfig(paths: Paths, pkg: &str) -> Result<crate::tui::Exit, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    let tree = k.tree.load().map_err(ProjectError::from)?;
+    let exit = crate::tui::run(
+        tree,
+        &k.tree.config,
+        crate::build::kconfig_pkg::PACKAGE_PREFIX,
+    )
+    .map_err(|e| MakeError::Other(format!("{pkg}-menuconfig: {e:#}")))?;
+    if matches!(exit, crate::tui::Exit::Saved(_)) {
+        let (settings, plan) = build_settings(&project)?;
+        let fetcher = project.fetcher()?;
+        let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
+        exec.config_edited(pkg)?;
+    }
+    Ok(exit)
+}
+
+/// `bbsdk make <pkg>-savedefconfig`: writes the package's minimal
+/// configuration to `defconfig` in its build directory; returns that path.
+pub fn package_savedefconfig(paths: Paths, pkg: &str) -> Result<PathBuf, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    let out = k.tree.base_dir.join("defconfig");
+    k.tree.savedefconfig(&out).map_err(ProjectError::from)?;
+    Ok(out)
+}
+
+/// `bbsdk make <pkg>-update-config`: writes the package's minimal
+/// configuration back to the file its config symbol names (keeping that
+/// file's leading comment block); returns that path.
+pub fn package_update_config(paths: Paths, pkg: &str) -> Result<PathBuf, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    if !k.fragments.trim().is_empty() {
+        return Err(MakeError::Other(format!(
+            "{pkg}-update-config: the configuration also applies fragment files ({}); their lines would end up in {}\n  hint: empty the fragments option in `bbsdk menuconfig`, or save with `bbsdk make {pkg}-savedefconfig` and edit by hand",
+            k.fragments.trim(),
+            k.config_file.display()
+        )));
+    }
+    let mut cfg = k.tree.config().map_err(ProjectError::from)?;
+    let header: String = std::fs::read_to_string(&k.config_file)
+        .unwrap_or_default()
+        .lines()
+        .take_while(|l| {
+            l.starts_with('#') && !(l.starts_with("# CONFIG_") && l.ends_with(" is not set"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let text = header + &cfg.savedefconfig();
+    write_atomic(&k.config_file, text.as_bytes(), false).map_err(ProjectError::from)?;
+    Ok(k.config_file)
 }
