@@ -413,3 +413,52 @@ fn source_fetches_the_musl_source() {
     assert!(listed.contains("musl-1.2.3.tar.gz"), "{listed}");
     assert!(shared("dl").join("musl-1.2.3.tar.gz").is_file());
 }
+
+/// Opt-in (a 137 MB download and `make headers_install`): the kernel
+/// headers built from Debian's Linux 6.1.4 source equal, file for file, the
+/// ones Debian's linux-libc-dev-arm64-cross 6.1.4 package ships.
+#[test]
+fn kernel_headers_from_source_match_debians() {
+    use bbsdk::target::{Arch, Libc, Target};
+    use bbsdk::toolchain::bbsdk_libc::{kernel_headers, linux_source, HeadersFrom};
+    if !all_targets_opted_in("kernel_headers_from_source_match_debians") {
+        return;
+    }
+    let target = Target {
+        arch: Arch::Aarch64,
+        libc: Libc::Musl,
+        hard_float: true,
+    };
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cache = shared("toolchain-cache");
+    let fetcher = Fetcher::new(shared("dl"), Mirrors::default()).unwrap();
+    let source = linux_source(top, "6.1.4").unwrap();
+    let from = HeadersFrom::Source {
+        source: &source,
+        fetcher: &fetcher,
+        jobs: 2,
+    };
+    let built = kernel_headers(&target, &cache, &from).unwrap();
+    let again = kernel_headers(&target, &cache, &from).unwrap();
+    assert!(again.reused && again.path == built.path);
+    let debian = kernel_headers(&target, &cache, &HeadersFrom::Debian).unwrap();
+    let files = |root: &Path| -> BTreeSet<String> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.path().strip_prefix(root).unwrap().display().to_string())
+            .collect()
+    };
+    let a = files(&built.path.join("usr/include"));
+    let b = files(&debian.path.join("usr/include"));
+    assert!(a.len() > 800, "{} headers", a.len());
+    assert_eq!(a, b, "same files");
+    for f in &a {
+        assert_eq!(
+            std::fs::read(built.path.join("usr/include").join(f)).unwrap(),
+            std::fs::read(debian.path.join("usr/include").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}

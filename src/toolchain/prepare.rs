@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::bbsdk_libc::{self, Cached, MuslRequest};
+use super::bbsdk_libc::{self, Cached, HeadersFrom, MuslRequest};
 use super::wrapper::{self, WrapperSpec};
 use super::{external, probe, target_cflags, ExternalSource, Toolchain, ToolchainError};
 use crate::fetch::Fetcher;
@@ -181,16 +181,18 @@ pub fn sources(
     values: &BTreeMap<String, String>,
     top: &Path,
 ) -> Result<Vec<crate::fetch::Source>, ToolchainError> {
-    match Kind::from_values(values) {
-        Kind::BbsdkLibc => Ok(vec![bbsdk_libc::musl_source(
-            top,
-            values
-                .get("BBSDK_MUSL_VERSION")
-                .map(String::as_str)
-                .unwrap_or(""),
-        )?]),
-        _ => Ok(Vec::new()),
+    let v = |k: &str| values.get(k).map(String::as_str).unwrap_or("");
+    if Kind::from_values(values) != Kind::BbsdkLibc {
+        return Ok(Vec::new());
     }
+    let mut out = vec![bbsdk_libc::musl_source(top, v("BBSDK_MUSL_VERSION"))?];
+    if v("BBSDK_KERNEL_HEADERS_FROM_SOURCE") == "y" {
+        out.push(bbsdk_libc::linux_source(
+            top,
+            v("BBSDK_KERNEL_HEADERS_VERSION"),
+        )?);
+    }
+    Ok(out)
 }
 
 /// Makes the configured toolchain ready: see the module documentation.
@@ -231,12 +233,24 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
             };
             let ext = external(&glibc, &source, &prefix, setup.values, &probe_dir)?;
             let musl_src = bbsdk_libc::musl_source(setup.top, v("BBSDK_MUSL_VERSION"))?;
-            let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir)?;
+            let linux_src = (v("BBSDK_KERNEL_HEADERS_FROM_SOURCE") == "y")
+                .then(|| bbsdk_libc::linux_source(setup.top, v("BBSDK_KERNEL_HEADERS_VERSION")))
+                .transpose()?;
+            let from = match &linux_src {
+                Some(source) => HeadersFrom::Source {
+                    source,
+                    fetcher: setup.fetcher,
+                    jobs: setup.jobs,
+                },
+                None => HeadersFrom::Debian,
+            };
+            let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir, &from)?;
             let sr = bbsdk_libc::musl_sysroot(&MuslRequest {
                 target,
                 cc: &ext,
                 arch_flags: &arch,
                 source: &musl_src,
+                headers: &headers,
                 fetcher: setup.fetcher,
                 cache_dir: setup.cache_dir,
                 jobs: setup.jobs,
@@ -283,7 +297,8 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
             if target.libc == Libc::Musl {
                 // Debian's musl-gcc has no kernel headers: add them after
                 // musl's own.
-                let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir)?;
+                let headers =
+                    bbsdk_libc::kernel_headers(target, setup.cache_dir, &HeadersFrom::Debian)?;
                 let link = tc_dir.join("kernel-headers");
                 wrapper::replace_symlink(&headers.path, &link)?;
                 pre.push("-idirafter".into());
