@@ -235,6 +235,9 @@ fn make_report(r: Result<make::MakeReport, make::MakeError>) -> ExitCode {
                 rep.from_cache.len(),
                 rep.skipped.len()
             );
+            if rep.images_up_to_date {
+                eprintln!(">>> images up to date");
+            }
             for f in rep.images {
                 println!("{}", f.display());
             }

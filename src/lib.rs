@@ -8,6 +8,7 @@ pub mod info;
 pub mod kconfig;
 pub mod legal;
 pub mod make;
+pub mod memo;
 pub mod package;
 pub mod plan;
 pub mod project;

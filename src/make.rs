@@ -8,6 +8,7 @@ use std::process::Command;
 
 use crate::build::{BuildSettings, Executor, ToolchainEnv};
 use crate::defconfig::Paths;
+use crate::image::inputs::{Inputs, Stamp};
 use crate::image::tar::{write_tar, Compression, TarOptions};
 use crate::info;
 use crate::kconfig::write_atomic;
@@ -103,6 +104,8 @@ pub struct MakeReport {
     pub skipped: Vec<String>,
     /// Files written under `<output>/images`.
     pub images: Vec<PathBuf>,
+    /// Nothing to do: the images on disk were made from the same inputs.
+    pub images_up_to_date: bool,
 }
 
 /// Errors of `bbsdk make`.
@@ -130,52 +133,46 @@ impl From<crate::build::BuildError> for MakeError {
     }
 }
 
-/// The cross toolchain the configuration asks for, as a build environment.
-fn toolchain(project: &Project) -> Result<(ToolchainEnv, Option<PathBuf>, String), MakeError> {
-    let kind = ["EXTERNAL", "BBSDK_LIBC", "INTERNAL", "ZIG"]
-        .into_iter()
-        .find(|k| project.value(&format!("BBSDK_TOOLCHAIN_{k}")) == "y")
-        .unwrap_or("EXTERNAL");
-    if kind != "EXTERNAL" {
-        return Err(MakeError::Other(format!(
-            "toolchain type BBSDK_TOOLCHAIN_{kind} is not available in this version of bbsdk yet; only external toolchains are\n  hint: pick \"External prebuilt cross toolchain\" in menuconfig (Toolchain > Toolchain type), or use a defconfig whose toolchain is external, e.g. container_x86_64_musl_defconfig"
-        )));
-    }
-    let source = match project.value("BBSDK_TOOLCHAIN_EXTERNAL_PATH") {
-        "y" => crate::toolchain::ExternalSource::Dir(PathBuf::from(
-            project.value("BBSDK_TOOLCHAIN_EXTERNAL_PATH_DIR"),
-        )),
-        _ => crate::toolchain::ExternalSource::Auto,
-    };
+/// The cross toolchain the configuration asks for, as a build environment:
+/// the environment, the strip program, the toolchain's identity (for the
+/// packages' identities) and where the target's runtime libraries come from.
+pub struct PreparedToolchain {
+    pub env: ToolchainEnv,
+    pub strip: Option<PathBuf>,
+    pub identity: String,
+    pub runtime_lib_dirs: Vec<PathBuf>,
+}
+
+fn toolchain(project: &Project) -> Result<PreparedToolchain, MakeError> {
+    let fetcher = project.fetcher()?;
+    let cache_dir = project.cache_dir();
+    let p = crate::toolchain::prepare(&crate::toolchain::Setup {
+        target: &project.target,
+        values: &project.values,
+        top: &project.paths.top,
+        output: &project.paths.output,
+        cache_dir: &cache_dir,
+        fetcher: &fetcher,
+        jobs: project.jobs(),
+    })?;
     let work = project.paths.output.join("build").join(".toolchain-probe");
-    let tc = crate::toolchain::external(
-        &project.target,
-        &source,
-        project.value("BBSDK_TOOLCHAIN_EXTERNAL_PREFIX"),
-        &project.values,
-        &work,
-    )?;
-    let host = ToolchainEnv::host_gcc().map_err(MakeError::Other)?;
-    let strip = tc.tools.get("strip").cloned();
-    let id = tc.identity();
-    Ok((
-        ToolchainEnv {
-            target: tc.env(),
+    let host = ToolchainEnv::host_gcc_cached(&work).map_err(MakeError::Other)?;
+    Ok(PreparedToolchain {
+        env: ToolchainEnv {
+            target: p.toolchain.env(),
             host: host.host,
-            target_tuple: if tc.prefix.is_empty() {
-                project.target.gnu_tuple()
-            } else {
-                tc.prefix.clone()
-            },
+            target_tuple: p.toolchain.prefix.clone(),
             host_tuple: host.host_tuple,
         },
-        strip,
-        id,
-    ))
+        strip: p.toolchain.tools.get("strip").cloned(),
+        identity: p.identity(),
+        runtime_lib_dirs: p.runtime_lib_dirs,
+    })
 }
 
 /// `SOURCE_DATE_EPOCH`: the environment's, else `BBSDK_SOURCE_DATE_EPOCH`,
-/// else the time of the bbsdk tree's last commit, else 0.
+/// else the time of the bbsdk tree's last commit (remembered per commit),
+/// else 0.
 fn source_date_epoch(project: &Project) -> u64 {
     if let Some(v) = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
@@ -188,14 +185,25 @@ fn source_date_epoch(project: &Project) -> u64 {
             return v;
         }
     }
-    Command::new("git")
-        .arg("-C")
-        .arg(&project.paths.top)
-        .args(["log", "-1", "--format=%ct"])
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(0)
+    let top = &project.paths.top;
+    let key = crate::memo::git_head(top).map(|id| format!("{}\n{id}", top.display()));
+    let file = project
+        .paths
+        .output
+        .join("build/.toolchain-probe/git-epoch.json");
+    crate::memo::remember(key, &file, || {
+        Ok::<u64, ()>(
+            Command::new("git")
+                .arg("-C")
+                .arg(top)
+                .args(["log", "-1", "--format=%ct"])
+                .output()
+                .ok()
+                .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+                .unwrap_or(0),
+        )
+    })
+    .unwrap_or(0)
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -209,11 +217,12 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     use crate::rootfs::{self, AssembleSettings, InitSystem, RootLogin, ScriptEnv, TableSource};
 
     let project = Project::open(paths)?;
-    let plan = project.plan()?;
-    let (tc_env, strip, _tc_id) = toolchain(&project)?;
+    let tc = toolchain(&project)?;
+    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let strip = tc.strip.clone();
     let top = project.paths.top.clone();
     let output = project.paths.output.clone();
-    let mut settings = BuildSettings::new(&output, tc_env);
+    let mut settings = BuildSettings::new(&output, tc.env.clone());
     settings.top = top.clone();
     settings.jobs = project.jobs();
     if project.value("BBSDK_BINARY_CACHE") == "y" {
@@ -330,7 +339,29 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     } else {
         None
     };
+    a.runtime_lib_dirs = tc.runtime_lib_dirs.clone();
     a.salt_seed = std::fs::read(project.paths.config()).unwrap_or_default();
+    let post_image: Vec<PathBuf> = words(project.value("BBSDK_ROOTFS_POST_IMAGE_SCRIPT"))
+        .iter()
+        .map(|s| top.join(s))
+        .collect();
+    let epoch = source_date_epoch(&project);
+
+    // Nothing built and the same inputs as the last complete run: the root
+    // and the images on disk are what this run would write.
+    let stamp = Stamp::new(output.join("build").join(".bbsdk-images-stamp"));
+    let digest = image_inputs(&a, &post_image, &layout.manifest(), epoch);
+    let unchanged = report.built.is_empty() && report.from_cache.is_empty();
+    if let Some(images) = unchanged.then(|| stamp.fresh(&digest)).flatten() {
+        return Ok(MakeReport {
+            built: report.built,
+            from_cache: report.from_cache,
+            skipped: report.skipped,
+            images,
+            images_up_to_date: true,
+        });
+    }
+    stamp.clear();
     let manifest = rootfs::assemble(&a)?;
 
     // rootfs.tar and the SBOM.
@@ -341,7 +372,6 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         _ if project.value("BBSDK_TARGET_ROOTFS_TAR_ZSTD") == "y" => (Compression::Zstd, ".zst"),
         _ => (Compression::None, ""),
     };
-    let epoch = source_date_epoch(&project);
     std::fs::create_dir_all(layout.images())
         .map_err(|e| MakeError::Other(format!("{}: {e}", layout.images().display())))?;
     let tar = layout.images().join(format!("rootfs.tar{suffix}"));
@@ -371,17 +401,52 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         false,
     )
     .map_err(ProjectError::from)?;
-    let post_image: Vec<PathBuf> = words(project.value("BBSDK_ROOTFS_POST_IMAGE_SCRIPT"))
-        .iter()
-        .map(|s| top.join(s))
-        .collect();
     rootfs::run_post_image_scripts(&post_image, &a.script_args, &env)?;
+    let images = vec![tar, sbom];
+    stamp
+        .record(&digest, &images)
+        .map_err(|e| MakeError::Other(format!("{}: {e}", output.display())))?;
     Ok(MakeReport {
         built: report.built,
         from_cache: report.from_cache,
         skipped: report.skipped,
-        images: vec![tar, sbom],
+        images,
+        images_up_to_date: false,
     })
+}
+
+/// The fingerprint of what the root and the images are made from: the
+/// configuration (it holds every setting `a` was made from), the merged
+/// packages and their identities, the files and directories the settings
+/// name, the epoch and bbsdk itself.
+fn image_inputs(
+    a: &crate::rootfs::AssembleSettings,
+    post_image: &[PathBuf],
+    merged: &std::path::Path,
+    epoch: u64,
+) -> String {
+    let mut i = Inputs::new();
+    i.this_program();
+    i.value("epoch", epoch.to_string().as_bytes());
+    i.value("config", &a.salt_seed);
+    i.value("merged", &std::fs::read(merged).unwrap_or_default());
+    let tables = a.users_tables.iter().chain(&a.device_tables);
+    for t in tables {
+        match t {
+            crate::rootfs::TableSource::File(p) => i.tree(p),
+            other => i.value("inline table", format!("{other:?}").as_bytes()),
+        }
+    }
+    let paths = a
+        .skeleton
+        .iter()
+        .chain(&a.overlays)
+        .chain(&a.post_build_scripts)
+        .chain(post_image);
+    for p in paths {
+        i.tree(p);
+    }
+    i.digest()
 }
 
 /// One word of `bbsdk make ...`, as Buildroot's make targets.
@@ -429,23 +494,24 @@ impl MakeTarget {
     }
 }
 
-/// The build settings of a project (toolchain, jobs, cache).
-fn build_settings(project: &Project) -> Result<BuildSettings, MakeError> {
-    let (tc_env, _, _) = toolchain(project)?;
-    let mut settings = BuildSettings::new(&project.paths.output, tc_env);
+/// The build settings of a project (toolchain, jobs, cache), and its plan
+/// with the toolchain's identity in the packages' identities.
+fn build_settings(project: &Project) -> Result<(BuildSettings, crate::plan::Plan), MakeError> {
+    let tc = toolchain(project)?;
+    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let mut settings = BuildSettings::new(&project.paths.output, tc.env);
     settings.top = project.paths.top.clone();
     settings.jobs = project.jobs();
     if project.value("BBSDK_BINARY_CACHE") == "y" {
         settings.cache_dir = Some(project.cache_dir());
     }
-    Ok(settings)
+    Ok((settings, plan))
 }
 
 /// `bbsdk make <pkg>`, `<pkg>-rebuild`, `<pkg>-reconfigure`, `<pkg>-dirclean`.
 pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, MakeError> {
     let project = Project::open(paths)?;
-    let plan = project.plan()?;
-    let settings = build_settings(&project)?;
+    let (settings, plan) = build_settings(&project)?;
     let fetcher = project.fetcher()?;
     let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
     let report = match target {
@@ -467,6 +533,7 @@ pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, M
         from_cache: report.from_cache,
         skipped: report.skipped,
         images: vec![],
+        images_up_to_date: false,
     })
 }
 

@@ -316,8 +316,7 @@ fn identity<'a>(
     for d in deps {
         field("dep", d.as_bytes());
     }
-    let digest = h.finalize();
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(h.finalize()))
 }
 
 fn describe_cycle(g: &DiGraphMap<u32, ()>, start: u32, names: &[&String]) -> String {

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 /// A CPU architecture bbsdk builds for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Arch {
     X86_64,
     Aarch64,
@@ -12,7 +14,9 @@ pub enum Arch {
 }
 
 /// A C library.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Libc {
     Glibc,
     Musl,

@@ -62,16 +62,102 @@ fn make_writes_a_reproducible_rootfs_tar() {
 }
 
 #[test]
+fn a_second_make_with_nothing_changed_keeps_the_images() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path();
+    let overlay = o.join("overlay");
+    std::fs::create_dir_all(overlay.join("etc")).unwrap();
+    std::fs::write(overlay.join("etc/motd"), "one\n").unwrap();
+    let defconfig = o.join("test_defconfig");
+    std::fs::write(
+        &defconfig,
+        format!(
+            "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_ROOTFS_OVERLAY=\"{}\"\n",
+            overlay.display()
+        ),
+    )
+    .unwrap();
+    let r = bbsdk(o, &["defconfig", defconfig.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let make = || {
+        let r = bbsdk(o, &["make"]);
+        let err = String::from_utf8_lossy(&r.stderr).into_owned();
+        assert!(r.status.success(), "{err}");
+        (
+            err.contains("images up to date"),
+            String::from_utf8_lossy(&r.stdout).into_owned(),
+        )
+    };
+    let tar = o.join("images/rootfs.tar");
+    let (skipped, listed) = make();
+    assert!(!skipped, "first run assembles");
+    assert!(listed.contains("rootfs.tar"), "{listed}");
+    let written = std::fs::metadata(&tar).unwrap().modified().unwrap();
+
+    let (skipped, listed) = make();
+    assert!(skipped, "nothing changed");
+    assert!(
+        listed.contains("rootfs.tar"),
+        "the images are still reported: {listed}"
+    );
+    assert_eq!(
+        std::fs::metadata(&tar).unwrap().modified().unwrap(),
+        written
+    );
+
+    // An overlay file changes: assembled again, with the new content.
+    std::fs::write(overlay.join("etc/motd"), "two!\n").unwrap();
+    assert!(!make().0);
+    let list = Command::new("tar")
+        .arg("-xOf")
+        .arg(&tar)
+        .arg("etc/motd")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&list.stdout), "two!\n");
+    assert!(make().0);
+
+    // An image removed by hand is written again.
+    std::fs::remove_file(&tar).unwrap();
+    assert!(!make().0);
+    assert!(tar.exists());
+
+    // Another setting: assembled again.
+    std::fs::write(
+        o.join(".config"),
+        std::fs::read_to_string(o.join(".config")).unwrap().replace(
+            "BBSDK_TARGET_GENERIC_HOSTNAME=\"bbsdk\"",
+            "BBSDK_TARGET_GENERIC_HOSTNAME=\"other\"",
+        ),
+    )
+    .unwrap();
+    assert!(!make().0);
+    let host = Command::new("tar")
+        .arg("-xOf")
+        .arg(&tar)
+        .arg("etc/hostname")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&host.stdout), "other\n");
+}
+
+#[test]
 fn toolchain_types_not_built_yet_say_so() {
     let d = tempfile::tempdir().unwrap();
-    let r = bbsdk(
-        d.path(),
-        &["make", "container_aarch64_musl_defconfig", "all"],
+    let r = bbsdk(d.path(), &["make", "container_aarch64_musl_defconfig"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // zig is not there yet: switch the toolchain type in .config.
+    let cfg = d.path().join(".config");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "BBSDK_TOOLCHAIN_BBSDK_LIBC=y",
+        "# BBSDK_TOOLCHAIN_BBSDK_LIBC is not set\nBBSDK_TOOLCHAIN_ZIG=y",
     );
+    std::fs::write(&cfg, text).unwrap();
+    let r = bbsdk(d.path(), &["make", "olddefconfig", "all"]);
     assert!(!r.status.success());
     let e = String::from_utf8_lossy(&r.stderr);
     assert!(
-        e.contains("BBSDK_TOOLCHAIN_BBSDK_LIBC is not available") && e.contains("hint:"),
+        e.contains("BBSDK_TOOLCHAIN_ZIG is not available") && e.contains("hint:"),
         "{e}"
     );
     assert!(!d.path().join("images/rootfs.tar").exists());

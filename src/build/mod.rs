@@ -81,7 +81,21 @@ impl ToolchainEnv {
         if !out.status.success() {
             return Err(format!("gcc -dumpmachine failed ({})", out.status));
         }
-        let tuple = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        Ok(Self::host_gcc_for(
+            String::from_utf8_lossy(&out.stdout).trim(),
+        ))
+    }
+
+    /// As [`ToolchainEnv::host_gcc`], with `gcc -dumpmachine` remembered
+    /// in `work` (see [`crate::toolchain::cached_output`]).
+    pub fn host_gcc_cached(work: &Path) -> Result<ToolchainEnv, String> {
+        let tuple = crate::toolchain::cached_output(Path::new("gcc"), &["-dumpmachine"], work)
+            .map_err(|e| format!("{e}\n  hint: install gcc (scripts/setup-host.sh)"))?;
+        Ok(Self::host_gcc_for(&tuple))
+    }
+
+    fn host_gcc_for(tuple: &str) -> ToolchainEnv {
+        let tuple = tuple.to_string();
         let vars: BTreeMap<String, String> = [
             ("CC", "gcc"),
             ("CXX", "g++"),
@@ -96,12 +110,12 @@ impl ToolchainEnv {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        Ok(ToolchainEnv {
+        ToolchainEnv {
             target: vars.clone(),
             host: vars,
             target_tuple: tuple.clone(),
             host_tuple: tuple,
-        })
+        }
     }
 }
 
@@ -337,7 +351,7 @@ impl<'a> Executor<'a> {
                 h.update(node.identity.as_bytes());
                 h.update(b"\0");
                 h.update(self.host_dir.as_os_str().as_encoded_bytes());
-                h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+                hex::encode(h.finalize())
             }
         }
     }

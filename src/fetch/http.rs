@@ -10,7 +10,7 @@ use reqwest::Url;
 use sha2::{Digest, Sha256};
 
 use super::error::error_chain;
-use super::{check_part, copy_hashing, hex, Fetcher, HashWriter, MirrorFailure};
+use super::{check_part, copy_hashing, Fetcher, HashWriter, MirrorFailure};
 
 /// How one request went.
 enum Outcome {
@@ -159,7 +159,7 @@ impl Fetcher {
             }
             416 if existing > 0 => {
                 // Nothing after what we have: maybe the `.part` is complete.
-                return match check_part(part, expected, hex(&hasher.finalize())) {
+                return match check_part(part, expected, hex::encode(hasher.finalize())) {
                     Ok(()) => Outcome::Done,
                     Err(failure) => Outcome::Mismatch {
                         failure,
@@ -212,7 +212,7 @@ impl Fetcher {
         if let Err(e) = synced {
             return io_fatal("cannot write", e);
         }
-        match check_part(part, expected, hex(&hasher.finalize())) {
+        match check_part(part, expected, hex::encode(hasher.finalize())) {
             Ok(()) => Outcome::Done,
             Err(failure) => Outcome::Mismatch { failure, resumed },
         }

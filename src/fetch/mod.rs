@@ -159,7 +159,7 @@ pub fn sha256_file(path: &Path) -> Result<String, FetchError> {
     let mut f = File::open(path).map_err(|e| FetchError::io(path, e))?;
     let mut hasher = Sha256::new();
     io::copy(&mut f, &mut HashWriter(&mut hasher)).map_err(|e| FetchError::io(path, e))?;
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Where one try goes.
@@ -414,7 +414,7 @@ impl Fetcher {
         result.map_err(|e| MirrorFailure::Io(e.to_string()))?;
         out.sync_all().map_err(io_err)?;
         drop(out);
-        check_part(part, expected, hex(&hasher.finalize()))
+        check_part(part, expected, hex::encode(hasher.finalize()))
     }
 
     /// A progress bar for one transfer; hidden when progress is off.
@@ -507,15 +507,6 @@ fn normalize_sha256(file: &str, sha256: &str) -> Result<String, FetchError> {
             sha256: sha256.to_string(),
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// Compares the sha256 of `part` with `expected`; a mismatch removes `part`.
@@ -634,11 +625,10 @@ mod tests {
     }
 
     #[test]
-    fn hex_encodes() {
-        assert_eq!(hex(&[0, 0xab, 0x10]), "00ab10");
+    fn sha256_is_lower_case_hex() {
         // sha256 of the empty string
         assert_eq!(
-            hex(&Sha256::new().finalize()),
+            hex::encode(Sha256::new().finalize()),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }
