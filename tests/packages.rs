@@ -363,8 +363,39 @@ fn nginx_image_serves_a_page(defconfig: &str, max_size: Option<u64>) {
     spec["process"]["terminal"] = false.into();
     spec["process"]["env"] = config_words(&out, "BBSDK_IMAGE_ENV").into();
     spec["root"]["readonly"] = false.into();
+    // Docker's default capabilities: nginx's master switches its workers to
+    // www-data (setuid/setgid) and owns its temp directories (chown).
+    let caps: Vec<&str> = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FSETID",
+        "FOWNER",
+        "MKNOD",
+        "NET_RAW",
+        "SETGID",
+        "SETUID",
+        "SETFCAP",
+        "SETPCAP",
+        "NET_BIND_SERVICE",
+        "SYS_CHROOT",
+        "KILL",
+        "AUDIT_WRITE",
+    ]
+    .to_vec();
+    let caps: Vec<String> = caps.iter().map(|c| format!("CAP_{c}")).collect();
+    for set in ["bounding", "effective", "permitted"] {
+        spec["process"]["capabilities"][set] = caps.clone().into();
+    }
     let ns = spec["linux"]["namespaces"].as_array_mut().unwrap();
     ns.retain(|n| n["type"] != "network");
+    // sysfs cannot be mounted without a network namespace of its own: bind
+    // the host's, read-only, as engines do for host networking.
+    for m in spec["mounts"].as_array_mut().unwrap() {
+        if m["destination"] == "/sys" {
+            *m = serde_json::json!({"destination": "/sys", "type": "bind", "source": "/sys",
+                "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+        }
+    }
     std::fs::write(
         bundle.join("config.json"),
         serde_json::to_string_pretty(&spec).unwrap(),
@@ -518,7 +549,11 @@ fn tools_image(target: &str) {
         r"|_.__/|_.__/|___/\__,_|_|\_\",
         r"                            ",
     ];
-    assert_eq!(fig.lines().collect::<Vec<_>>(), expected, "figlet printed:\n{fig}");
+    assert_eq!(
+        fig.lines().collect::<Vec<_>>(),
+        expected,
+        "figlet printed:\n{fig}"
+    );
 
     // curl fetches from a server on the host's loopback.
     let server = http::TestServer::start();
