@@ -29,7 +29,7 @@ mod layout;
 mod lock;
 mod progress;
 mod steps;
-mod tree;
+pub(crate) mod tree;
 
 pub use error::{BuildError, Step};
 pub use layout::{Layout, TREES};
