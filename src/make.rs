@@ -651,7 +651,7 @@ pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, M
 pub fn emerge(paths: Paths, args: &[String]) -> Result<i32, MakeError> {
     let project = Project::open(paths)?;
     let tc = toolchain(&project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let input = crate::gentoo::input_for(&project, &plan, tc.env, tc.identity)?.ok_or_else(|| {
         MakeError::Other(format!(
             "{}: Gentoo ebuilds are off (BBSDK_GENTOO is not set)\n  hint: enable \"Gentoo packages > Gentoo ebuilds\" in `bbsdk menuconfig`",

@@ -153,13 +153,6 @@ impl Project {
         let _ = self.toolchain_identity.set(identity);
     }
 
-    /// Records `toolchain` as the prepared toolchain's identity (when none
-    /// was set yet) and plans with it.
-    pub fn plan_with_toolchain(&self, toolchain: &str) -> Result<Plan, ProjectError> {
-        self.set_toolchain_identity(toolchain.to_string());
-        self.plan()
-    }
-
     /// The build plan. Once [`Project::set_toolchain_identity`] was called,
     /// the prepared toolchain's identity is in the packages' identities
     /// besides the toolchain options: prepare the toolchain first, then plan.
