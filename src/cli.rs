@@ -252,6 +252,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn file_done(r: Result<PathBuf, make::MakeError>) -> ExitCode {
+    match r {
+        Ok(p) => {
+            eprintln!("#\n# configuration written to {}\n#", p.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 fn make_report(r: Result<make::MakeReport, make::MakeError>) -> ExitCode {
     match r {
         Ok(rep) => {
@@ -299,6 +309,19 @@ fn make(output: Option<PathBuf>, targets: &[String]) -> ExitCode {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => fail(e),
                 }
+            }
+            MakeTarget::PkgMenuconfig(pkg) => {
+                let r = make::package_menuconfig(paths.clone(), pkg);
+                if let Ok(crate::tui::Exit::Saved(_)) = &r {
+                    eprintln!("hint: `bbsdk make {pkg}-rebuild` builds with it; `bbsdk make {pkg}-update-config` keeps it in the package's configuration file");
+                }
+                menu_done(r.map_err(anyhow::Error::from))
+            }
+            MakeTarget::PkgSavedefconfig(pkg) => {
+                file_done(make::package_savedefconfig(paths.clone(), pkg))
+            }
+            MakeTarget::PkgUpdateConfig(pkg) => {
+                file_done(make::package_update_config(paths.clone(), pkg))
             }
             other => make_report(make::package_target(paths.clone(), other)),
         };

@@ -139,48 +139,41 @@ impl From<crate::build::BuildError> for MakeError {
     }
 }
 
-/// The cross toolchain the configuration asks for, as a build environment.
-fn toolchain(project: &Project) -> Result<(ToolchainEnv, Option<PathBuf>, String), MakeError> {
-    let kind = ["EXTERNAL", "BBSDK_LIBC", "INTERNAL", "ZIG"]
-        .into_iter()
-        .find(|k| project.value(&format!("BBSDK_TOOLCHAIN_{k}")) == "y")
-        .unwrap_or("EXTERNAL");
-    if kind != "EXTERNAL" {
-        return Err(MakeError::Other(format!(
-            "toolchain type BBSDK_TOOLCHAIN_{kind} is not available in this version of bbsdk yet; only external toolchains are\n  hint: pick \"External prebuilt cross toolchain\" in menuconfig (Toolchain > Toolchain type), or use a defconfig whose toolchain is external, e.g. container_x86_64_musl_defconfig"
-        )));
-    }
-    let source = match project.value("BBSDK_TOOLCHAIN_EXTERNAL_PATH") {
-        "y" => crate::toolchain::ExternalSource::Dir(PathBuf::from(
-            project.value("BBSDK_TOOLCHAIN_EXTERNAL_PATH_DIR"),
-        )),
-        _ => crate::toolchain::ExternalSource::Auto,
-    };
+/// The cross toolchain the configuration asks for, as a build environment:
+/// the environment, the strip program, the toolchain's identity (for the
+/// packages' identities) and where the target's runtime libraries come from.
+pub struct PreparedToolchain {
+    pub env: ToolchainEnv,
+    pub strip: Option<PathBuf>,
+    pub identity: String,
+    pub runtime_lib_dirs: Vec<PathBuf>,
+}
+
+fn toolchain(project: &Project) -> Result<PreparedToolchain, MakeError> {
+    let fetcher = project.fetcher()?;
+    let cache_dir = project.cache_dir();
+    let p = crate::toolchain::prepare(&crate::toolchain::Setup {
+        target: &project.target,
+        values: &project.values,
+        top: &project.paths.top,
+        output: &project.paths.output,
+        cache_dir: &cache_dir,
+        fetcher: &fetcher,
+        jobs: project.jobs(),
+    })?;
     let work = project.paths.output.join("build").join(".toolchain-probe");
-    let tc = crate::toolchain::external(
-        &project.target,
-        &source,
-        project.value("BBSDK_TOOLCHAIN_EXTERNAL_PREFIX"),
-        &project.values,
-        &work,
-    )?;
     let host = ToolchainEnv::host_gcc_cached(&work).map_err(MakeError::Other)?;
-    let strip = tc.tools.get("strip").cloned();
-    let id = tc.identity();
-    Ok((
-        ToolchainEnv {
-            target: tc.env(),
+    Ok(PreparedToolchain {
+        env: ToolchainEnv {
+            target: p.toolchain.env(),
             host: host.host,
-            target_tuple: if tc.prefix.is_empty() {
-                project.target.gnu_tuple()
-            } else {
-                tc.prefix.clone()
-            },
+            target_tuple: p.toolchain.prefix.clone(),
             host_tuple: host.host_tuple,
         },
-        strip,
-        id,
-    ))
+        strip: p.toolchain.tools.get("strip").cloned(),
+        identity: p.identity(),
+        runtime_lib_dirs: p.runtime_lib_dirs,
+    })
 }
 
 /// `SOURCE_DATE_EPOCH`: the environment's, else `BBSDK_SOURCE_DATE_EPOCH`,
@@ -230,7 +223,9 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     use crate::rootfs::{self, AssembleSettings, InitSystem, RootLogin, ScriptEnv, TableSource};
 
     let project = Project::open(paths)?;
-    let plan = project.plan()?;
+    let tc = toolchain(&project)?;
+    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let strip = tc.strip.clone();
     let mut image_settings = crate::image::ImageSettings::from_values(
         &project.values,
         &project.target,
@@ -242,10 +237,9 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     // built again (unless another package needs their headers) nor added.
     let provided = crate::image::provided_by_base(&image_settings, &plan)?;
     let build_plan = crate::image::plan_without(&plan, &provided);
-    let (tc_env, strip, _tc_id) = toolchain(&project)?;
     let top = project.paths.top.clone();
     let output = project.paths.output.clone();
-    let mut settings = BuildSettings::new(&output, tc_env);
+    let mut settings = BuildSettings::new(&output, tc.env.clone());
     settings.top = top.clone();
     settings.jobs = project.jobs();
     if project.value("BBSDK_BINARY_CACHE") == "y" {
@@ -362,6 +356,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     } else {
         None
     };
+    a.runtime_lib_dirs = tc.runtime_lib_dirs.clone();
     a.salt_seed = std::fs::read(project.paths.config()).unwrap_or_default();
     let post_image: Vec<PathBuf> = words(project.value("BBSDK_ROOTFS_POST_IMAGE_SCRIPT"))
         .iter()
@@ -543,6 +538,12 @@ pub enum MakeTarget {
     Reconfigure(String),
     /// `<pkg>-dirclean`: remove the package's build directory.
     Dirclean(String),
+    /// `<pkg>-menuconfig`: our menuconfig over a kconfig package's tree.
+    PkgMenuconfig(String),
+    /// `<pkg>-savedefconfig`: its minimal config into its build directory.
+    PkgSavedefconfig(String),
+    /// `<pkg>-update-config`: the minimal config back to the package's config file.
+    PkgUpdateConfig(String),
     Clean,
     Distclean,
     Olddefconfig,
@@ -564,6 +565,9 @@ impl MakeTarget {
             ("-rebuild", MakeTarget::Rebuild as fn(String) -> MakeTarget),
             ("-reconfigure", MakeTarget::Reconfigure),
             ("-dirclean", MakeTarget::Dirclean),
+            ("-menuconfig", MakeTarget::PkgMenuconfig),
+            ("-savedefconfig", MakeTarget::PkgSavedefconfig),
+            ("-update-config", MakeTarget::PkgUpdateConfig),
         ] {
             if let Some(p) = word.strip_suffix(suffix) {
                 return make(p.to_string());
@@ -573,23 +577,24 @@ impl MakeTarget {
     }
 }
 
-/// The build settings of a project (toolchain, jobs, cache).
-fn build_settings(project: &Project) -> Result<BuildSettings, MakeError> {
-    let (tc_env, _, _) = toolchain(project)?;
-    let mut settings = BuildSettings::new(&project.paths.output, tc_env);
+/// The build settings of a project (toolchain, jobs, cache), and its plan
+/// with the toolchain's identity in the packages' identities.
+fn build_settings(project: &Project) -> Result<(BuildSettings, crate::plan::Plan), MakeError> {
+    let tc = toolchain(project)?;
+    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let mut settings = BuildSettings::new(&project.paths.output, tc.env);
     settings.top = project.paths.top.clone();
     settings.jobs = project.jobs();
     if project.value("BBSDK_BINARY_CACHE") == "y" {
         settings.cache_dir = Some(project.cache_dir());
     }
-    Ok(settings)
+    Ok((settings, plan))
 }
 
 /// `bbsdk make <pkg>`, `<pkg>-rebuild`, `<pkg>-reconfigure`, `<pkg>-dirclean`.
 pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, MakeError> {
     let project = Project::open(paths)?;
-    let plan = project.plan()?;
-    let settings = build_settings(&project)?;
+    let (settings, plan) = build_settings(&project)?;
     let fetcher = project.fetcher()?;
     let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
     let report = match target {
@@ -624,4 +629,97 @@ pub fn clean(paths: &Paths, dist: bool) -> Result<(), MakeError> {
         crate::build::clean(&paths.output)?;
     }
     Ok(())
+}
+
+/// A kconfig package's tree, extracted and configured, with what
+/// `<pkg>-update-config` needs to know.
+struct PackageKconfig {
+    tree: crate::build::kconfig_pkg::KconfigTree,
+    /// The file named by the package's config symbol, under the tree's top.
+    config_file: PathBuf,
+    /// Its fragment files, when the configuration names some.
+    fragments: String,
+}
+
+fn package_kconfig(project: &Project, pkg: &str) -> Result<PackageKconfig, MakeError> {
+    let (settings, plan) = build_settings(project)?;
+    let fetcher = project.fetcher()?;
+    let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
+    let tree = exec.kconfig_tree(pkg)?;
+    let k = project
+        .registry
+        .resolve(pkg)
+        .ok()
+        .and_then(|(p, _)| p.recipe.build.kconfig.clone())
+        .ok_or_else(|| MakeError::Other(format!("{pkg} is not a kconfig package")))?;
+    let frag = k
+        .fragments_symbol
+        .as_deref()
+        .map(|s| project.value(s).to_string())
+        .unwrap_or_default();
+    Ok(PackageKconfig {
+        tree,
+        config_file: project.paths.top.join(project.value(&k.config_symbol)),
+        fragments: frag,
+    })
+}
+
+/// `bbsdk make <pkg>-menuconfig`: extracts and configures the package, then
+/// opens bbsdk's menuconfig over its Kconfig tree and its `.config` in the
+/// build directory. A saved change makes the next `<pkg>-rebuild` compile
+/// again; `<pkg>-update-config` keeps it for good.
+pub fn package_menuconfig(paths: Paths, pkg: &str) -> Result<crate::tui::Exit, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    let tree = k.tree.load().map_err(ProjectError::from)?;
+    let exit = crate::tui::run(
+        tree,
+        &k.tree.config,
+        crate::build::kconfig_pkg::PACKAGE_PREFIX,
+    )
+    .map_err(|e| MakeError::Other(format!("{pkg}-menuconfig: {e:#}")))?;
+    if matches!(exit, crate::tui::Exit::Saved(_)) {
+        let (settings, plan) = build_settings(&project)?;
+        let fetcher = project.fetcher()?;
+        let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
+        exec.config_edited(pkg)?;
+    }
+    Ok(exit)
+}
+
+/// `bbsdk make <pkg>-savedefconfig`: writes the package's minimal
+/// configuration to `defconfig` in its build directory; returns that path.
+pub fn package_savedefconfig(paths: Paths, pkg: &str) -> Result<PathBuf, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    let out = k.tree.base_dir.join("defconfig");
+    k.tree.savedefconfig(&out).map_err(ProjectError::from)?;
+    Ok(out)
+}
+
+/// `bbsdk make <pkg>-update-config`: writes the package's minimal
+/// configuration back to the file its config symbol names (keeping that
+/// file's leading comment block); returns that path.
+pub fn package_update_config(paths: Paths, pkg: &str) -> Result<PathBuf, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    if !k.fragments.trim().is_empty() {
+        return Err(MakeError::Other(format!(
+            "{pkg}-update-config: the configuration also applies fragment files ({}); their lines would end up in {}\n  hint: empty the fragments option in `bbsdk menuconfig`, or save with `bbsdk make {pkg}-savedefconfig` and edit by hand",
+            k.fragments.trim(),
+            k.config_file.display()
+        )));
+    }
+    let mut cfg = k.tree.config().map_err(ProjectError::from)?;
+    let header: String = std::fs::read_to_string(&k.config_file)
+        .unwrap_or_default()
+        .lines()
+        .take_while(|l| {
+            l.starts_with('#') && !(l.starts_with("# CONFIG_") && l.ends_with(" is not set"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let text = header + &cfg.savedefconfig();
+    write_atomic(&k.config_file, text.as_bytes(), false).map_err(ProjectError::from)?;
+    Ok(k.config_file)
 }

@@ -145,7 +145,18 @@ impl Project {
 
     /// The build plan.
     pub fn plan(&self) -> Result<Plan, ProjectError> {
-        let tc = self.toolchain_id();
+        self.plan_with_toolchain("")
+    }
+
+    /// The build plan, with `toolchain` (the prepared toolchain's identity:
+    /// real compiler, C library, wrapper flags) in the packages' identities
+    /// besides the toolchain options.
+    pub fn plan_with_toolchain(&self, toolchain: &str) -> Result<Plan, ProjectError> {
+        let mut tc = self.toolchain_id();
+        if !toolchain.is_empty() {
+            tc.push('\n');
+            tc.push_str(toolchain);
+        }
         Ok(plan::plan(PlanInput {
             registry: &self.registry,
             values: &self.values,

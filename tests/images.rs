@@ -131,14 +131,14 @@ fn build(dir: &Path, name: &str, config: &str) -> PathBuf {
 
 fn x86_config(overlay: &Path, tag: &str, extra: &str) -> String {
     format!(
-        "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/hello\"\nBBSDK_IMAGE_TAG=\"{tag}\"\nBBSDK_IMAGE_ENTRYPOINT=\"/usr/bin/hello\"\nBBSDK_IMAGE_CMD=\"'a b' c\"\nBBSDK_IMAGE_ENV=\"PATH=/usr/bin:/bin \\\"GREETING=big world\\\"\"\n{extra}",
+        "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/hello\"\nBBSDK_IMAGE_TAG=\"{tag}\"\nBBSDK_IMAGE_ENTRYPOINT=\"/usr/bin/hello\"\nBBSDK_IMAGE_CMD=\"'a b' c\"\nBBSDK_IMAGE_ENV=\"PATH=/usr/bin:/bin \\\"GREETING=big world\\\"\"\n{extra}",
         overlay.display()
     )
 }
 
 fn arm_config(overlay: &Path, tag: &str, extra: &str) -> String {
     format!(
-        "BBSDK_ARCH_ARMV7=y\nBBSDK_LIBC_GLIBC=y\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/hello\"\nBBSDK_IMAGE_TAG=\"{tag}\"\nBBSDK_IMAGE_ENTRYPOINT=\"/usr/bin/hello\"\nBBSDK_IMAGE_CMD=\"armv7\"\n{extra}",
+        "BBSDK_ARCH_ARMV7=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/hello\"\nBBSDK_IMAGE_TAG=\"{tag}\"\nBBSDK_IMAGE_ENTRYPOINT=\"/usr/bin/hello\"\nBBSDK_IMAGE_CMD=\"armv7\"\n{extra}",
         overlay.display()
     )
 }
@@ -672,7 +672,7 @@ fn bad_image_settings_name_the_symbol() {
     let def = t.path().join("bad_defconfig");
     std::fs::write(
         &def,
-        "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\nBBSDK_IMAGE_CMD=\"echo 'unclosed\"\n",
+        "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_IMAGE_CMD=\"echo 'unclosed\"\n",
     )
     .unwrap();
     assert!(bbsdk(&out, &["defconfig", def.to_str().unwrap()])
@@ -964,7 +964,7 @@ int main(void) {
         t.path(),
         "out",
         &format!(
-            "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_ROOTFS_DEVICE_TABLE=\"{}\"\nBBSDK_IMAGE_CPIO=y\n# BBSDK_IMAGE_DOCKERFILE is not set\n# BBSDK_IMAGE_OCI is not set\n# BBSDK_IMAGE_DOCKER_ARCHIVE is not set\n",
+            "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_ROOTFS_DEVICE_TABLE=\"{}\"\nBBSDK_IMAGE_CPIO=y\n# BBSDK_IMAGE_DOCKERFILE is not set\n# BBSDK_IMAGE_OCI is not set\n# BBSDK_IMAGE_DOCKER_ARCHIVE is not set\n",
             ov.display(),
             table.display()
         ),

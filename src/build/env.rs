@@ -21,7 +21,12 @@ pub(crate) fn base_env() -> Env {
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".to_string());
     env.insert("PATH".into(), path);
-    for key in ["HOME", "TERM", "SOURCE_DATE_EPOCH"] {
+    for key in [
+        "HOME",
+        "TERM",
+        "SOURCE_DATE_EPOCH",
+        crate::toolchain::wrapper::UNSAFE_PATH_ENV,
+    ] {
         if let Ok(v) = std::env::var(key) {
             env.insert(key.into(), v);
         }

@@ -77,6 +77,10 @@ pub struct AssembleSettings {
     pub runtime_only: bool,
     /// Strip program for ELF files of the packages (`None` = no stripping).
     pub strip: Option<PathBuf>,
+    /// The toolchain's runtime library directories: the libraries and the
+    /// loader dynamically linked programs need are copied from there
+    /// (`runtime_libs`). Empty: nothing is copied.
+    pub runtime_lib_dirs: Vec<PathBuf>,
     /// Seed of the password salts: the same seed gives the same hashes.
     /// Use something that identifies the configuration.
     pub salt_seed: Vec<u8>,
@@ -100,6 +104,7 @@ impl AssembleSettings {
             script_args: Vec::new(),
             runtime_only: true,
             strip: None,
+            runtime_lib_dirs: Vec::new(),
             salt_seed: Vec::new(),
         }
     }
@@ -110,7 +115,9 @@ impl AssembleSettings {
 /// 1. the target directory is emptied, then the skeleton and the package
 ///    trees are copied into it (development files left out when
 ///    `runtime_only`);
-/// 2. ELF files are stripped (when a strip program is given);
+/// 2. the runtime libraries and the loader the programs need are copied
+///    from the toolchain (`runtime_libs`), then ELF files are stripped (when
+///    a strip program is given);
 /// 3. `etc/hostname`, `etc/hosts`, `etc/issue` and `etc/inittab` are written;
 /// 4. the overlays are copied (so they can replace the generated files);
 /// 5. users tables and the root login are applied to `etc/passwd`,
@@ -149,6 +156,9 @@ pub fn assemble(settings: &AssembleSettings) -> Result<Manifest> {
     }
     for tree in &settings.package_trees {
         fsops::copy_tree(tree, target, &skip_dev, &mut loosened)?;
+    }
+    if !settings.runtime_lib_dirs.is_empty() {
+        super::runtime_libs::install_runtime_libs(target, &settings.runtime_lib_dirs)?;
     }
     if let Some(strip) = &settings.strip {
         strip_tree(target, strip)?;

@@ -13,6 +13,7 @@ pub mod assemble;
 mod fsops;
 pub mod hooks;
 pub mod manifest;
+pub mod runtime_libs;
 pub mod strip;
 pub mod tables;
 
@@ -26,6 +27,7 @@ pub use assemble::{
 };
 pub use hooks::{run_post_build_scripts, run_post_image_scripts, ScriptEnv};
 pub use manifest::{Content, Entry, EntryKind, Manifest};
+pub use runtime_libs::{dynamic_needs, install_runtime_libs, DynamicNeeds};
 pub use strip::strip_tree;
 pub use tables::{
     apply_users, DeviceEntry, DeviceKind, DeviceTable, IdSpec, Owner, Password, TableSource,

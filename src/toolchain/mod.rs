@@ -1,13 +1,18 @@
 //! Toolchains: finding and checking a cross compiler for the configured
-//! target, the flags the target needs, and the identity that goes into
-//! package identity hashes. This part covers external (prebuilt) compilers;
-//! the bbsdk-built C library, the internal toolchain and zig come later.
+//! target, the flags the target needs, the compiler wrapper, and the
+//! identity that goes into package identity hashes. External (prebuilt)
+//! compilers and the bbsdk-built C library (musl over an external gcc) are
+//! supported; the internal toolchain and zig are not yet (docs/toolchains.md).
 
+pub mod bbsdk_libc;
+mod prepare;
 mod probe;
+pub mod wrapper;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use prepare::{arch_flags, prepare, Kind, Prepared, Setup};
 pub use probe::{cached_output, probe, Probe};
 
 use crate::target::{Arch, Libc, Target};

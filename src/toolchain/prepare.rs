@@ -1,0 +1,344 @@
+//! From a configuration to a ready compiler: picks the toolchain type,
+//! finds the external gcc, builds (or takes from the cache) what the type
+//! needs, writes the compiler wrapper into `<output>/toolchain/bin`, and
+//! checks the wrapper really builds for the target.
+//!
+//! `<output>/toolchain/` and not `<output>/host/`: the build executor
+//! re-assembles `host/` from the host packages' outputs after every build.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::bbsdk_libc::{self, Cached, MuslRequest};
+use super::wrapper::{self, WrapperSpec};
+use super::{external, probe, target_cflags, ExternalSource, Toolchain, ToolchainError};
+use crate::fetch::Fetcher;
+use crate::target::{Arch, Libc, Target};
+
+/// The toolchain types of the Toolchain menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    External,
+    BbsdkLibc,
+    Internal,
+    Zig,
+}
+
+impl Kind {
+    /// The type the configuration selects (`BBSDK_TOOLCHAIN_*`).
+    pub fn from_values(values: &BTreeMap<String, String>) -> Kind {
+        let on = |k: &str| values.get(k).is_some_and(|v| v == "y");
+        if on("BBSDK_TOOLCHAIN_BBSDK_LIBC") {
+            Kind::BbsdkLibc
+        } else if on("BBSDK_TOOLCHAIN_INTERNAL") {
+            Kind::Internal
+        } else if on("BBSDK_TOOLCHAIN_ZIG") {
+            Kind::Zig
+        } else {
+            Kind::External
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            Kind::External => "BBSDK_TOOLCHAIN_EXTERNAL",
+            Kind::BbsdkLibc => "BBSDK_TOOLCHAIN_BBSDK_LIBC",
+            Kind::Internal => "BBSDK_TOOLCHAIN_INTERNAL",
+            Kind::Zig => "BBSDK_TOOLCHAIN_ZIG",
+        }
+    }
+}
+
+/// What [`prepare`] needs: plain data from the project.
+pub struct Setup<'a> {
+    pub target: &'a Target,
+    pub values: &'a BTreeMap<String, String>,
+    /// bbsdk's tree (for `toolchains/bbsdk-libc/musl.toml`).
+    pub top: &'a Path,
+    /// The output directory: the wrapper goes to `<output>/toolchain`.
+    pub output: &'a Path,
+    /// Where built sysroots are cached (`Project::cache_dir()`).
+    pub cache_dir: &'a Path,
+    pub fetcher: &'a Fetcher,
+    pub jobs: usize,
+}
+
+/// A toolchain ready for builds.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub kind: Kind,
+    /// The compiler as builds see it: `cc` is the wrapper.
+    pub toolchain: Toolchain,
+    /// The compiler the wrapper runs.
+    pub real_cc: PathBuf,
+    /// The sysroot the wrapper passes (`<output>/toolchain/sysroot`, a link
+    /// into the cache), for the bbsdk-built C library.
+    pub sysroot: Option<PathBuf>,
+    /// Where the target's runtime libraries and dynamic loader are found,
+    /// in order (see `rootfs::runtime_libs`).
+    pub runtime_lib_dirs: Vec<PathBuf>,
+    /// The cached trees used: kernel headers, C library sysroot.
+    pub cached: Vec<Cached>,
+    /// The output directory the wrapper was written for.
+    pub output: PathBuf,
+}
+
+impl Prepared {
+    /// What identifies this toolchain in package identities: the real
+    /// compiler, the C library sysroot, the wrapper's flags.
+    pub fn identity(&self) -> String {
+        let mut s = format!("kind={:?}\n{}", self.kind, self.toolchain.identity());
+        s.push_str(&format!("\nreal_cc={}", self.real_cc.display()));
+        for c in &self.cached {
+            s.push_str(&format!("\ntree={}", c.identity));
+        }
+        if let Ok(w) = std::fs::read_to_string(&self.toolchain.cc) {
+            s.push_str("\nwrapper=");
+            s.push_str(&w);
+        }
+        // The same toolchain in another output directory is the same
+        // toolchain: the binary cache is shared between output directories.
+        s.replace(&self.output.display().to_string(), "$OUTPUT")
+    }
+}
+
+/// The architecture flags of the configuration: [`target_cflags`] without
+/// the optimisation level and the user's extra flags. The wrapper adds
+/// them to every call; `CFLAGS` keeps the whole list.
+pub fn arch_flags(values: &BTreeMap<String, String>) -> Vec<String> {
+    target_cflags(values)
+        .into_iter()
+        .filter(|f| f.starts_with("-m"))
+        .collect()
+}
+
+fn gcc_print(cc: &Path, flags: &[String], what: &str) -> Option<PathBuf> {
+    let out = Command::new(cc).args(flags).arg(what).output().ok()?;
+    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || s.is_empty() || !s.starts_with('/') {
+        return None;
+    }
+    Some(PathBuf::from(s))
+}
+
+/// The directory holding `file` as the compiler finds it, canonical.
+fn lib_dir_of(cc: &Path, flags: &[String], file: &str) -> Option<PathBuf> {
+    let p = gcc_print(cc, flags, &format!("-print-file-name={file}"))?;
+    let p = p.canonicalize().ok()?;
+    p.parent().map(Path::to_path_buf)
+}
+
+/// The directory of the `name` the linker really uses when `cc` links a
+/// program (from `-Wl,--trace`), canonical.
+fn linked_lib_dir(cc: &Path, flags: &[String], work: &Path, name: &str) -> Option<PathBuf> {
+    std::fs::create_dir_all(work).ok()?;
+    let src = work.join("trace.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").ok()?;
+    let out = Command::new(cc)
+        .args(flags)
+        .arg("-Wl,--trace")
+        .arg(&src)
+        .arg("-o")
+        .arg(work.join("trace"))
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('/') && l.ends_with(&format!("/{name}")))?;
+    let p = Path::new(line).canonicalize().ok()?;
+    p.parent().map(Path::to_path_buf)
+}
+
+fn external_source(values: &BTreeMap<String, String>) -> ExternalSource {
+    let v = |k: &str| values.get(k).map(String::as_str).unwrap_or("");
+    if v("BBSDK_TOOLCHAIN_EXTERNAL_PATH") == "y" {
+        ExternalSource::Dir(PathBuf::from(v("BBSDK_TOOLCHAIN_EXTERNAL_PATH_DIR")))
+    } else {
+        ExternalSource::Auto
+    }
+}
+
+/// Makes the configured toolchain ready: see the module documentation.
+pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
+    let kind = Kind::from_values(setup.values);
+    let v = |k: &str| setup.values.get(k).map(String::as_str).unwrap_or("");
+    if matches!(kind, Kind::Internal | Kind::Zig) {
+        return Err(ToolchainError::Probe(format!(
+            "toolchain type {} is not available in this version of bbsdk yet (see docs/toolchains.md)\n  hint: pick \"External prebuilt cross toolchain\" or, for musl, \"bbsdk-built C library over an external cross gcc\" in menuconfig (Toolchain > Toolchain type)",
+            kind.symbol()
+        )));
+    }
+    if v("BBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD") == "y" {
+        return Err(ToolchainError::Probe(
+            "downloaded external toolchains (BBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD) are not available in this version of bbsdk yet\n  hint: unpack the toolchain yourself and choose \"Compiler in a custom directory\" (BBSDK_TOOLCHAIN_EXTERNAL_PATH)".into(),
+        ));
+    }
+    let tc_dir = setup.output.join("toolchain");
+    let probe_dir = tc_dir.join("probe");
+    let source = external_source(setup.values);
+    let arch = arch_flags(setup.values);
+    let target = setup.target;
+    let tuple = target.gnu_tuple();
+    let mut cached = Vec::new();
+    let mut pre: Vec<String> = arch.clone();
+    let mut dynamic_link = Vec::new();
+    let (ext, sysroot, runtime_lib_dirs) = match kind {
+        Kind::BbsdkLibc => {
+            // The code generator: the glibc cross gcc of the architecture.
+            let glibc = Target {
+                libc: Libc::Glibc,
+                ..target.clone()
+            };
+            let prefix = match v("BBSDK_TOOLCHAIN_EXTERNAL_PREFIX") {
+                p if p.is_empty() || p.contains("musl") => glibc_prefix(&glibc),
+                p => p.to_string(),
+            };
+            let ext = external(&glibc, &source, &prefix, setup.values, &probe_dir)?;
+            let musl_src = bbsdk_libc::musl_source(setup.top, v("BBSDK_MUSL_VERSION"))?;
+            let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir)?;
+            let sr = bbsdk_libc::musl_sysroot(&MuslRequest {
+                target,
+                cc: &ext,
+                arch_flags: &arch,
+                source: &musl_src,
+                fetcher: setup.fetcher,
+                cache_dir: setup.cache_dir,
+                jobs: setup.jobs,
+            })?;
+            let link = tc_dir.join("sysroot");
+            wrapper::replace_symlink(&sr.path, &link)?;
+            cached.push(headers);
+            cached.push(sr);
+            let gcc_inc =
+                gcc_print(&ext.cc, &arch, "-print-file-name=include").ok_or_else(|| {
+                    ToolchainError::Probe(format!(
+                        "{} -print-file-name=include gives no directory",
+                        ext.cc.display()
+                    ))
+                })?;
+            let s = link.display().to_string();
+            pre.extend([
+                format!("--sysroot={s}"),
+                "-nostdinc".into(),
+                "-isystem".into(),
+                format!("{s}/usr/include"),
+                "-isystem".into(),
+                gcc_inc.display().to_string(),
+                format!("-B{s}/usr/lib/"),
+                format!("-L{s}/usr/lib"),
+                "-static-libgcc".into(),
+            ]);
+            dynamic_link.push(format!(
+                "-Wl,-dynamic-linker,{}",
+                bbsdk_libc::musl_loader(target)
+            ));
+            let dirs = vec![link.join("lib"), link.join("usr/lib")];
+            (ext, Some(link), dirs)
+        }
+        _ => {
+            let ext = external(
+                target,
+                &source,
+                v("BBSDK_TOOLCHAIN_EXTERNAL_PREFIX"),
+                setup.values,
+                &probe_dir,
+            )?;
+            let mut dirs = Vec::new();
+            if target.libc == Libc::Musl {
+                // Debian's musl-gcc has no kernel headers: add them after
+                // musl's own.
+                let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir)?;
+                let link = tc_dir.join("kernel-headers");
+                wrapper::replace_symlink(&headers.path, &link)?;
+                pre.push("-idirafter".into());
+                pre.push(link.join("usr/include").display().to_string());
+                cached.push(headers);
+                // musl-gcc's libraries are named in its specs file, which
+                // -print-file-name does not see: ask the linker.
+                dirs.extend(linked_lib_dir(&ext.cc, &arch, &probe_dir, "libc.so"));
+            } else {
+                dirs.extend(lib_dir_of(&ext.cc, &arch, "libc.so.6"));
+                dirs.extend(lib_dir_of(&ext.cc, &arch, "libgcc_s.so.1"));
+                dirs.dedup();
+            }
+            (ext, None, dirs)
+        }
+    };
+    pre.push(format!("-ffile-prefix-map={}=.", setup.output.display()));
+    let paranoid = v("BBSDK_COMPILER_PARANOID_UNSAFE_PATH") != "n";
+    let bin = tc_dir.join("bin");
+    let cc = wrapper::write_wrapper(
+        &bin,
+        &WrapperSpec {
+            name: format!("{tuple}-gcc"),
+            real: ext.cc.clone(),
+            pre: pre.clone(),
+            dynamic_link: dynamic_link.clone(),
+            paranoid,
+        },
+    )?;
+    let cxx = match (&ext.cxx, kind) {
+        (Some(real), Kind::External) => Some(wrapper::write_wrapper(
+            &bin,
+            &WrapperSpec {
+                name: format!("{tuple}-g++"),
+                real: real.clone(),
+                pre: pre.clone(),
+                dynamic_link: dynamic_link.clone(),
+                paranoid,
+            },
+        )?),
+        _ => None,
+    };
+    // binutils under the tuple's name too, for build systems that look
+    // for `<tuple>-ar` and friends.
+    for (role, path) in &ext.tools {
+        wrapper::replace_symlink(path, &bin.join(format!("{tuple}-{role}")))?;
+    }
+    // The wrapper must build for the target: same checks as the external
+    // compiler, now with the C library the configuration asks for.
+    let p = probe(&cc, &[], &probe_dir).map_err(ToolchainError::Probe)?;
+    if p.arch != target.arch
+        || p.libc != target.libc
+        || (target.arch == Arch::Armv7 && p.hard_float != target.hard_float)
+    {
+        return Err(ToolchainError::Mismatch {
+            cc: cc.display().to_string(),
+            got: format!("{:?}/{:?}", p.arch, p.libc).to_lowercase(),
+            want: format!("{:?}/{:?}", target.arch, target.libc).to_lowercase(),
+            hint: "this is a bug in bbsdk's compiler wrapper; the wrapper's first lines say what it runs".into(),
+        });
+    }
+    let real_cc = ext.cc.clone();
+    let toolchain = Toolchain {
+        prefix: tuple,
+        cc,
+        cxx,
+        tools: ext.tools.clone(),
+        cflags: ext.cflags.clone(),
+        ldflags: ext.ldflags.clone(),
+        probe: ext.probe.clone(),
+    };
+    Ok(Prepared {
+        kind,
+        toolchain,
+        real_cc,
+        sysroot,
+        runtime_lib_dirs,
+        cached,
+        output: setup.output.to_path_buf(),
+    })
+}
+
+fn glibc_prefix(t: &Target) -> String {
+    match (t.arch, t.hard_float) {
+        (Arch::X86_64, _) => "x86_64-linux-gnu",
+        (Arch::Aarch64, _) => "aarch64-linux-gnu",
+        (Arch::Armv7, true) => "arm-linux-gnueabihf",
+        (Arch::Armv7, false) => "arm-linux-gnueabi",
+    }
+    .to_string()
+}

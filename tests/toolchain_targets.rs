@@ -1,0 +1,309 @@
+//! The toolchain layer for the six container targets: from each
+//! `configs/container_*_defconfig` to a compiler wrapper that builds
+//! working static and dynamic C programs. Real compilers, a real musl built
+//! from source (aarch64, armv7), programs run natively (x86_64) or through
+//! qemu-user via binfmt_misc (aarch64, armv7), dynamic programs in a chroot
+//! holding only what `rootfs::install_runtime_libs` copied.
+//!
+//! Needs scripts/setup-host.sh (cross gcc, musl-tools, kernel headers,
+//! qemu-user-static with binfmt_misc) and root (chroot). The musl sysroots
+//! are cached in `$CARGO_TARGET_TMPDIR/toolchain-cache`, shared by the tests
+//! and later runs: built once per target directory.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bbsdk::defconfig::{apply_defconfig, Paths};
+use bbsdk::fetch::{Fetcher, Mirrors};
+use bbsdk::project::Project;
+use bbsdk::rootfs::{dynamic_needs, install_runtime_libs};
+use bbsdk::toolchain::{prepare, Kind, Prepared, Setup};
+
+const HELLO: &str = r#"#include <stdio.h>
+#include <pthread.h>
+#include <linux/version.h>
+static void *twice(void *p) { return (void *)((long)p * 2); }
+int main(void) {
+    pthread_t t; void *r;
+    if (pthread_create(&t, 0, twice, (void *)21) || pthread_join(t, &r)) return 1;
+    printf("hello %ld linux>=%d\n", (long)r, LINUX_VERSION_CODE >= KERNEL_VERSION(4, 0, 0));
+    return 0;
+}
+"#;
+
+fn shared(dir: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir)
+}
+
+/// A configured output directory for `defconfig`, and its toolchain.
+fn prepared(defconfig: &str, output: &Path) -> (Project, Prepared) {
+    let paths = Paths {
+        top: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        output: output.to_path_buf(),
+    };
+    apply_defconfig(&paths, defconfig).unwrap_or_else(|e| panic!("{defconfig}: {e}"));
+    let project = Project::open(paths).unwrap();
+    let fetcher = Fetcher::new(shared("dl"), Mirrors::default()).unwrap();
+    let p = prepare(&Setup {
+        target: &project.target,
+        values: &project.values,
+        top: &project.paths.top,
+        output: &project.paths.output,
+        cache_dir: &shared("toolchain-cache"),
+        fetcher: &fetcher,
+        jobs: 2,
+    })
+    .unwrap_or_else(|e| panic!("{defconfig}: {e}\n(run scripts/setup-host.sh)"));
+    (project, p)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn ok(o: &Output, what: &str) -> String {
+    assert!(
+        o.status.success(),
+        "{what}: {}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn elf_machine(bytes: &[u8]) -> u16 {
+    use object::Object;
+    let f = object::File::parse(bytes).unwrap();
+    match f.architecture() {
+        object::Architecture::X86_64 => 62,
+        object::Architecture::Aarch64 => 183,
+        object::Architecture::Arm => 40,
+        a => panic!("unexpected architecture {a:?}"),
+    }
+}
+
+/// Compiles HELLO static and dynamic with the wrapper, runs both (the
+/// dynamic one in a chroot with only the runtime libraries bbsdk copied),
+/// and checks the ELF files.
+fn check_target(defconfig: &str, kind: Kind, machine: u16, loader: &str, libs: &[&str]) {
+    let out = tempfile::tempdir().unwrap();
+    let (project, p) = prepared(defconfig, out.path());
+    assert_eq!(p.kind, kind, "{defconfig}");
+    let cc = &p.toolchain.cc;
+    assert!(
+        cc.starts_with(out.path().join("toolchain/bin")),
+        "{defconfig}: CC is the wrapper: {}",
+        cc.display()
+    );
+    let env = p.toolchain.env();
+    assert_eq!(env["CC"], cc.display().to_string());
+    let work = out.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let src = work.join("hello.c");
+    std::fs::write(&src, HELLO).unwrap();
+    let want = "hello 42 linux>=1\n";
+
+    // Static.
+    let st = work.join("hello-static");
+    ok(
+        &run(Command::new(cc)
+            .args(&p.toolchain.cflags)
+            .arg("-static")
+            .arg(&src)
+            .arg("-o")
+            .arg(&st)
+            .arg("-lpthread")),
+        &format!("{defconfig}: static link"),
+    );
+    let bytes = std::fs::read(&st).unwrap();
+    assert_eq!(elf_machine(&bytes), machine, "{defconfig}");
+    let needs = dynamic_needs(&bytes).unwrap();
+    assert_eq!(needs.interpreter, None, "{defconfig}: static has no loader");
+    assert!(needs.needed.is_empty(), "{defconfig}: {:?}", needs.needed);
+    assert_eq!(ok(&run(&mut Command::new(&st)), defconfig), want);
+
+    // Dynamic, run in a root holding only the program and what it needs.
+    let root = work.join("root");
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    let dy = root.join("usr/bin/hello");
+    ok(
+        &run(Command::new(cc)
+            .args(&p.toolchain.cflags)
+            .arg(&src)
+            .arg("-o")
+            .arg(&dy)
+            .arg("-lpthread")),
+        &format!("{defconfig}: dynamic link"),
+    );
+    let bytes = std::fs::read(&dy).unwrap();
+    assert_eq!(elf_machine(&bytes), machine, "{defconfig}");
+    let needs = dynamic_needs(&bytes).unwrap();
+    assert_eq!(needs.interpreter.as_deref(), Some(loader), "{defconfig}");
+    let copied = install_runtime_libs(&root, &p.runtime_lib_dirs).unwrap();
+    let copied: BTreeSet<String> = copied.iter().map(|c| c.display().to_string()).collect();
+    let expected: BTreeSet<String> = libs.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        copied, expected,
+        "{defconfig}: exactly the runtime libraries"
+    );
+    let o = run(Command::new("chroot").arg(&root).arg("/usr/bin/hello"));
+    assert_eq!(
+        ok(
+            &o,
+            &format!("{defconfig}: dynamic program in a chroot (needs root)")
+        ),
+        want
+    );
+    drop(project);
+}
+
+#[test]
+fn x86_64_glibc() {
+    check_target(
+        "container_x86_64_glibc_defconfig",
+        Kind::External,
+        62,
+        "/lib64/ld-linux-x86-64.so.2",
+        &["lib/libc.so.6", "lib64/ld-linux-x86-64.so.2"],
+    );
+}
+
+#[test]
+fn x86_64_musl() {
+    check_target(
+        "container_x86_64_musl_defconfig",
+        Kind::External,
+        62,
+        "/lib/ld-musl-x86_64.so.1",
+        &["lib/libc.so", "lib/ld-musl-x86_64.so.1"],
+    );
+}
+
+#[test]
+fn aarch64_glibc() {
+    check_target(
+        "container_aarch64_glibc_defconfig",
+        Kind::External,
+        183,
+        "/lib/ld-linux-aarch64.so.1",
+        &["lib/libc.so.6", "lib/ld-linux-aarch64.so.1"],
+    );
+}
+
+#[test]
+fn armv7_glibc() {
+    check_target(
+        "container_armv7_glibc_defconfig",
+        Kind::External,
+        40,
+        "/lib/ld-linux-armhf.so.3",
+        &["lib/libc.so.6", "lib/ld-linux-armhf.so.3"],
+    );
+}
+
+#[test]
+fn aarch64_musl_built_by_bbsdk() {
+    check_target(
+        "container_aarch64_musl_defconfig",
+        Kind::BbsdkLibc,
+        183,
+        "/lib/ld-musl-aarch64.so.1",
+        &["lib/libc.so", "lib/ld-musl-aarch64.so.1"],
+    );
+}
+
+#[test]
+fn armv7_musl_built_by_bbsdk() {
+    check_target(
+        "container_armv7_musl_defconfig",
+        Kind::BbsdkLibc,
+        40,
+        "/lib/ld-musl-armhf.so.1",
+        &["lib/libc.so", "lib/ld-musl-armhf.so.1"],
+    );
+}
+
+/// A second output directory reuses the cached sysroot: nothing is built.
+#[test]
+fn musl_sysroot_is_built_once_and_reused() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let (_, first) = prepared("container_aarch64_musl_defconfig", a.path());
+    let (_, second) = prepared("container_aarch64_musl_defconfig", b.path());
+    assert_eq!(first.cached.len(), 2, "kernel headers and musl");
+    for (x, y) in first.cached.iter().zip(&second.cached) {
+        assert_eq!(x.path, y.path);
+        assert_eq!(x.identity, y.identity);
+        assert!(y.reused, "{} was built again", y.path.display());
+    }
+    let sysroot = &second.cached[1].path;
+    // Built by bbsdk: its build log is kept beside it.
+    let log = std::fs::read_to_string(sysroot.parent().unwrap().join("build.log")).unwrap();
+    assert!(
+        log.contains("--disable-wrapper") && log.contains("make install"),
+        "{log}"
+    );
+    for f in [
+        "usr/lib/libc.a",
+        "usr/lib/crt1.o",
+        "usr/include/linux/version.h",
+    ] {
+        assert!(sysroot.join(f).is_file(), "{f}");
+    }
+    assert_eq!(
+        std::fs::read_link(sysroot.join("lib/ld-musl-aarch64.so.1")).unwrap(),
+        Path::new("../usr/lib/libc.so")
+    );
+    // Same toolchain, other output directory: same identity for the packages.
+    assert_eq!(first.identity(), second.identity());
+}
+
+#[test]
+fn wrapper_rejects_host_paths() {
+    let out = tempfile::tempdir().unwrap();
+    let (_, p) = prepared("container_x86_64_glibc_defconfig", out.path());
+    let src = out.path().join("t.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+    for bad in [
+        vec!["-I/usr/include"],
+        vec!["-I", "/usr/include/x86_64-linux-gnu"],
+        vec!["-L/usr/lib"],
+        vec!["-L", "/lib"],
+        vec!["-isystem/usr/local/include"],
+    ] {
+        let o = run(Command::new(&p.toolchain.cc)
+            .args(&bad)
+            .arg(&src)
+            .arg("-o")
+            .arg(out.path().join("t"))
+            .env_remove("BBSDK_COMPILER_PARANOID_UNSAFE_PATH"));
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{bad:?} accepted");
+        assert!(
+            e.contains("error: unsafe host path in")
+                && e.contains(bad.last().unwrap())
+                && e.contains("(BBSDK_COMPILER_PARANOID_UNSAFE_PATH)")
+                && e.contains("hint:"),
+            "{bad:?}: {e}"
+        );
+    }
+    // Relaxed by the environment: a warning, and the compile goes on.
+    let o = run(Command::new(&p.toolchain.cc)
+        .arg("-I/usr/include")
+        .arg(&src)
+        .arg("-o")
+        .arg(out.path().join("t"))
+        .env("BBSDK_COMPILER_PARANOID_UNSAFE_PATH", "warn"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("warning: unsafe host path"));
+    // Paths that only start like a host directory, and the output's own, pass.
+    let o = run(Command::new(&p.toolchain.cc)
+        .arg("-I/usr/includefoo")
+        .arg(format!("-L{}", out.path().display()))
+        .arg(&src)
+        .arg("-o")
+        .arg(out.path().join("t")));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
