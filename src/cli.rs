@@ -67,6 +67,12 @@ enum Command {
     },
     /// Build: `bbsdk make [NAME_defconfig] [all]`.
     Make { targets: Vec<String> },
+    /// Run Portage's emerge on the Gentoo sysroot with the configuration's
+    /// setup (crossdev's `<tuple>-emerge`), e.g. `bbsdk emerge -pv app-misc/jq`.
+    Emerge {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// `NAME_defconfig`: load configs/NAME_defconfig.
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -240,6 +246,13 @@ pub fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Command::Make { targets } => make(cli.output.clone(), &targets),
+        Command::Emerge { args } => match paths()
+            .map_err(|e| make::MakeError::from(crate::project::ProjectError::from(e)))
+            .and_then(|p| make::emerge(p, &args))
+        {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => fail(e),
+        },
         Command::External(args) => {
             let name = args.first().cloned().unwrap_or_default();
             if name.ends_with("_defconfig") && args.len() == 1 {

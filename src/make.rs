@@ -19,7 +19,12 @@ use crate::project::{Project, ProjectError};
 pub fn source(paths: Paths) -> Result<Vec<PathBuf>, ProjectError> {
     let project = Project::open(paths)?;
     let plan = project.plan()?;
-    let sources = project.sources(&plan);
+    let mut sources = project.sources(&plan);
+    // The toolchain's own sources (musl for the bbsdk-built C library).
+    sources.extend(
+        crate::toolchain::sources(&project.values, &project.paths.top)
+            .map_err(|e| ProjectError::Config(e.to_string()))?,
+    );
     let fetcher = project.fetcher()?;
     Ok(fetcher.fetch_all(&sources, project.jobs().max(2))?)
 }
@@ -129,6 +134,8 @@ pub enum MakeError {
     Image(#[from] crate::image::ImageError),
     #[error(transparent)]
     Push(#[from] crate::image::push::PushError),
+    #[error(transparent)]
+    Gentoo(#[from] crate::gentoo::GentooError),
     #[error("{0}")]
     Other(String),
 }
@@ -174,6 +181,7 @@ fn toolchain(project: &Project) -> Result<PreparedToolchain, MakeError> {
         identity: p.identity(),
         runtime_lib_dirs: p.runtime_lib_dirs,
     })
+    .inspect(|t| project.set_toolchain_identity(t.identity.clone()))
 }
 
 /// `SOURCE_DATE_EPOCH`: the environment's, else `BBSDK_SOURCE_DATE_EPOCH`,
@@ -224,7 +232,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
 
     let project = Project::open(paths)?;
     let tc = toolchain(&project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let strip = tc.strip.clone();
     let mut image_settings = crate::image::ImageSettings::from_values(
         &project.values,
@@ -239,6 +247,8 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     let build_plan = crate::image::plan_without(&plan, &provided);
     let top = project.paths.top.clone();
     let output = project.paths.output.clone();
+    let gentoo_input =
+        crate::gentoo::input_for(&project, &plan, tc.env.clone(), tc.identity.clone())?;
     let mut settings = BuildSettings::new(&output, tc.env.clone());
     settings.top = top.clone();
     settings.jobs = project.jobs();
@@ -249,6 +259,11 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     let exec = Executor::new(settings, &project.registry, &build_plan, &fetcher);
     let report = exec.build_all()?;
     let layout = exec.layout().clone();
+    // Gentoo ebuilds, emerged after bbsdk's packages (docs/gentoo.md).
+    let gentoo = match &gentoo_input {
+        Some(input) => crate::gentoo::build(input)?,
+        None => None,
+    };
 
     // The root filesystem from the packages' target trees.
     let rel = |p: &str| {
@@ -358,6 +373,13 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     };
     a.runtime_lib_dirs = tc.runtime_lib_dirs.clone();
     a.salt_seed = std::fs::read(project.paths.config()).unwrap_or_default();
+    if let Some(g) = &gentoo {
+        a.package_trees.push(g.image.clone());
+        a.device_tables.push(TableSource::inline(
+            "Gentoo packages' owners",
+            &g.permissions,
+        ));
+    }
     let post_image: Vec<PathBuf> = words(project.value("BBSDK_ROOTFS_POST_IMAGE_SCRIPT"))
         .iter()
         .map(|s| top.join(s))
@@ -374,7 +396,9 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     // and the images on disk are what this run would write.
     let stamp = Stamp::new(output.join("build").join(".bbsdk-images-stamp"));
     let digest = image_inputs(&a, &post_image, &layout.manifest(), epoch, &image_settings);
-    let unchanged = report.built.is_empty() && report.from_cache.is_empty();
+    let unchanged = report.built.is_empty()
+        && report.from_cache.is_empty()
+        && !gentoo.as_ref().is_some_and(|g| g.changed);
     if let Some(images) = unchanged.then(|| stamp.fresh(&digest)).flatten() {
         return Ok(MakeReport {
             built: report.built,
@@ -577,11 +601,12 @@ impl MakeTarget {
     }
 }
 
-/// The build settings of a project (toolchain, jobs, cache), and its plan
-/// with the toolchain's identity in the packages' identities.
+/// The build settings of a project (toolchain, jobs, cache) and its plan,
+/// made after the toolchain is ready so the packages' identities hold the
+/// toolchain's identity.
 fn build_settings(project: &Project) -> Result<(BuildSettings, crate::plan::Plan), MakeError> {
     let tc = toolchain(project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let mut settings = BuildSettings::new(&project.paths.output, tc.env);
     settings.top = project.paths.top.clone();
     settings.jobs = project.jobs();
@@ -619,6 +644,21 @@ pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, M
         images_up_to_date: false,
         provided_by_base: vec![],
     })
+}
+
+/// `bbsdk emerge ARGS...`: emerge with the configuration's Portage setup
+/// (crossdev's `<tuple>-emerge`); returns emerge's exit code.
+pub fn emerge(paths: Paths, args: &[String]) -> Result<i32, MakeError> {
+    let project = Project::open(paths)?;
+    let tc = toolchain(&project)?;
+    let plan = project.plan()?;
+    let input = crate::gentoo::input_for(&project, &plan, tc.env, tc.identity)?.ok_or_else(|| {
+        MakeError::Other(format!(
+            "{}: Gentoo ebuilds are off (BBSDK_GENTOO is not set)\n  hint: enable \"Gentoo packages > Gentoo ebuilds\" in `bbsdk menuconfig`",
+            project.paths.config().display()
+        ))
+    })?;
+    Ok(crate::gentoo::emerge_adhoc(&input, args)?)
 }
 
 /// `bbsdk make clean` / `distclean`.
