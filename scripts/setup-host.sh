@@ -27,7 +27,7 @@ packages=(
     bubblewrap runc umoci skopeo docker.io docker-registry
     # htpasswd (bcrypt) for the registry's Basic auth in tests/images.rs
     apache2-utils
-    # booting the embedded cpio (BBSDK_TEST_QEMU_BOOT=1 in tests/images.rs)
+    # booting the cpio initramfs under qemu (tests/images.rs)
     qemu-system-x86
     # password hashes cross-checked by the rootfs tests
     openssl
