@@ -35,7 +35,8 @@ pub fn aci_manifest(spec: &ImageSpec) -> Value {
     let mut m = json!({
         "acKind": "ImageManifest",
         "acVersion": "0.8.11",
-        "name": spec.name,
+        // AC identifiers allow [a-z0-9] and -._~/ (no port colon).
+        "name": spec.name.replace(':', "-"),
         "labels": [
             {"name": "version", "value": spec.tag},
             {"name": "os", "value": "linux"},
