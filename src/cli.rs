@@ -57,6 +57,14 @@ enum Command {
     Sbom,
     /// Collect licenses, license texts, sources and patches into <output>/legal-info/.
     LegalInfo,
+    /// Push the configuration's OCI image to a registry: `bbsdk push HOST[:PORT]/REPO[:TAG]`.
+    Push {
+        /// Destination, e.g. 127.0.0.1:5000/bbsdk/rootfs:latest (tag defaults to BBSDK_IMAGE_TAG).
+        reference: String,
+        /// Use plain HTTP (and accept any TLS certificate); loopback hosts always use HTTP.
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Build: `bbsdk make [NAME_defconfig] [all]`.
     Make { targets: Vec<String> },
     /// Run Portage's emerge on the Gentoo sysroot with the configuration's
@@ -219,6 +227,24 @@ pub fn main() -> ExitCode {
                 .and_then(make::sbom)
                 .map(|p| vec![p]),
         ),
+        Command::Push {
+            reference,
+            insecure,
+        } => match paths()
+            .map_err(|e| make::MakeError::from(crate::project::ProjectError::from(e)))
+            .and_then(|p| make::push(p, &reference, insecure))
+        {
+            Ok(r) => {
+                eprintln!(
+                    ">>> {} blobs uploaded, {} already there",
+                    r.uploaded.len(),
+                    r.skipped.len()
+                );
+                println!("{}@{}", r.reference, r.digest);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Make { targets } => make(cli.output.clone(), &targets),
         Command::Emerge { args } => match paths()
             .map_err(|e| make::MakeError::from(crate::project::ProjectError::from(e)))
@@ -239,6 +265,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn file_done(r: Result<PathBuf, make::MakeError>) -> ExitCode {
+    match r {
+        Ok(p) => {
+            eprintln!("#\n# configuration written to {}\n#", p.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
 fn make_report(r: Result<make::MakeReport, make::MakeError>) -> ExitCode {
     match r {
         Ok(rep) => {
@@ -250,6 +286,12 @@ fn make_report(r: Result<make::MakeReport, make::MakeError>) -> ExitCode {
             );
             if rep.images_up_to_date {
                 eprintln!(">>> images up to date");
+            }
+            if !rep.provided_by_base.is_empty() {
+                eprintln!(
+                    ">>> provided by the base image, not built: {}",
+                    rep.provided_by_base.join(" ")
+                );
             }
             for f in rep.images {
                 println!("{}", f.display());
@@ -280,6 +322,19 @@ fn make(output: Option<PathBuf>, targets: &[String]) -> ExitCode {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => fail(e),
                 }
+            }
+            MakeTarget::PkgMenuconfig(pkg) => {
+                let r = make::package_menuconfig(paths.clone(), pkg);
+                if let Ok(crate::tui::Exit::Saved(_)) = &r {
+                    eprintln!("hint: `bbsdk make {pkg}-rebuild` builds with it; `bbsdk make {pkg}-update-config` keeps it in the package's configuration file");
+                }
+                menu_done(r.map_err(anyhow::Error::from))
+            }
+            MakeTarget::PkgSavedefconfig(pkg) => {
+                file_done(make::package_savedefconfig(paths.clone(), pkg))
+            }
+            MakeTarget::PkgUpdateConfig(pkg) => {
+                file_done(make::package_update_config(paths.clone(), pkg))
             }
             other => make_report(make::package_target(paths.clone(), other)),
         };

@@ -265,7 +265,8 @@ fn fresh_root_if_changed(input: &Input, dirs: &Dirs) -> Result<()> {
 
 /// The binary package directory: per target and toolchain in the cache
 /// directory, so another output dir with the same toolchain reuses them
-/// (the toolchain's identity and flags, not the paths of its wrapper).
+/// (the toolchain's identity and flags, not the paths of its wrapper; the
+/// profile setting; the repositories' names and locations).
 fn pkgdir(input: &Input) -> PathBuf {
     use sha2::Digest;
     if !input.binary_cache {
@@ -284,6 +285,10 @@ fn pkgdir(input: &Input) -> PathBuf {
         h.update(format!("\n{k}={v}").as_bytes());
     }
     h.update(format!("\nprofile={}", input.settings.profile).as_bytes());
+    // Different repositories may hold different ebuilds of one version.
+    for r in &input.settings.repositories {
+        h.update(format!("\nrepo={}={}", r.name, r.location.display()).as_bytes());
+    }
     let hex: String = h
         .finalize()
         .iter()
