@@ -208,10 +208,10 @@ fn scenario(defconfig: &str, check_failure: bool) {
     // First build: Portage from PyPI, sources fetched by Portage, compiled.
     let first = ok(bbsdk(&out, &["make"]), "bbsdk make");
     assert!(
-        d.path()
-            .join("cache/portage-3.0.83/lib/portage/bin/emerge")
+        shared_cache_home()
+            .join("bbsdk/cache/portage-3.0.83/lib/portage/bin/emerge")
             .is_file(),
-        "Portage installed into the cache directory:\n{first}"
+        "Portage installed (by this or an earlier run) into the cache directory:\n{first}"
     );
     for name in SOURCES {
         assert_eq!(
@@ -265,6 +265,14 @@ fn scenario(defconfig: &str, check_failure: bool) {
     assert_eq!(libc.len(), 1, "one C library entry: {libc:?}");
     let provides = std::fs::read_to_string(libc[0].join("PROVIDES")).unwrap();
     assert!(provides.contains(" libc.so"), "{provides}");
+    // busybox, built by bbsdk, is an installed package to Portage.
+    let bb = vdb.join("sys-apps/busybox-1.35.0");
+    let contents = std::fs::read_to_string(bb.join("CONTENTS")).unwrap_or_default();
+    assert!(
+        contents.contains("obj /bin/busybox "),
+        "{}: {contents}",
+        bb.display()
+    );
     assert_eq!(
         std::fs::read_to_string(libc[0].join("repository")).unwrap(),
         "bbsdk\n"

@@ -114,7 +114,8 @@ pub struct BbsdkPackage {
     /// bbsdk's name (`busybox`).
     pub name: String,
     pub version: String,
-    /// Its installed files for the target (`per-package/<name>/target`).
+    /// Its installed files for the target (`per-package/<name>/target`);
+    /// a path that does not exist means no files.
     pub target_tree: Option<PathBuf>,
     /// Its files for the sysroot (`per-package/<name>/staging`).
     pub staging_tree: Option<PathBuf>,
@@ -421,12 +422,13 @@ pub fn input_for(
         .filter_map(|n| {
             let (p, _) = project.registry.resolve(&n.name).ok()?;
             let dir = layout.per_package(&n.name);
-            let some = |d: PathBuf| d.is_dir().then_some(d);
+            // The trees are made by the build, which runs after this:
+            // whether they exist is looked at when the entries are written.
             Some(BbsdkPackage {
                 name: n.name.clone(),
                 version: p.recipe.version.clone(),
-                target_tree: some(dir.join("target")),
-                staging_tree: some(dir.join("staging")),
+                target_tree: Some(dir.join("target")),
+                staging_tree: Some(dir.join("staging")),
             })
         })
         .collect();
