@@ -376,6 +376,13 @@ fn bad_repository_is_reported_with_its_config_line() {
         bbsdk(&out, &["container_x86_64_musl_defconfig"]),
         "defconfig",
     );
+    // Gentoo off: `bbsdk emerge` says how to turn it on.
+    let o = bbsdk(&out, &["emerge", "--info"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("BBSDK_GENTOO is not set") && e.contains("hint:"),
+        "{e}"
+    );
     let cfg = out.join(".config");
     let mut text = std::fs::read_to_string(&cfg).unwrap();
     text.push_str("BBSDK_GENTOO=y\nBBSDK_GENTOO_REPOSITORIES=\"gentoo=git+https://github.com/gentoo/gentoo.git\"\nBBSDK_GENTOO_ATOMS=\"app-misc/jq\"\n");
