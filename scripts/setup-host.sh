@@ -12,6 +12,10 @@ packages=(
     build-essential bc bison flex cpio rsync patch file tmux
     # the cmake and meson build infrastructures (tests/build_infra.rs)
     cmake meson ninja-build
+    # what package recipes run on the host: autoreconf (jq), tclsh
+    # (sqlite's amalgamation), python3-cryptography (ca-certificates),
+    # perl (openssl's Configure); zic comes with libc-bin
+    autoconf automake libtool tcl python3-cryptography perl
     # archives
     bzip2 xz-utils zstd unzip
     # cross toolchains and foreign-binary execution
