@@ -22,12 +22,18 @@ packages=(
     gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf musl-tools qemu-user-static binfmt-support
     # the cross C libraries and kernel headers (only Recommended by the cross gcc packages)
     libc6-dev-arm64-cross libc6-dev-armhf-cross linux-libc-dev-arm64-cross linux-libc-dev-armhf-cross linux-libc-dev
-    # running and checking images
-    bubblewrap runc umoci skopeo
+    # running and checking images (tests/images.rs: the Docker engine, and a
+    # registry on 127.0.0.1 for `bbsdk push`)
+    bubblewrap runc umoci skopeo docker.io docker-registry
+    # htpasswd (bcrypt) for the registry's Basic auth in tests/images.rs
+    apache2-utils
     # password hashes cross-checked by the rootfs tests
     openssl
     # benchmarks
     hyperfine
+    # Gentoo ebuilds (src/gentoo): python for Portage's venv, the ELF scanner
+    # Portage records sonames with, and the pkg-config behind the cross shim
+    python3 python3-venv pax-utils pkgconf
 )
 
 if [ "$(id -u)" -ne 0 ]; then

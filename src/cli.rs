@@ -57,8 +57,22 @@ enum Command {
     Sbom,
     /// Collect licenses, license texts, sources and patches into <output>/legal-info/.
     LegalInfo,
+    /// Push the configuration's OCI image to a registry: `bbsdk push HOST[:PORT]/REPO[:TAG]`.
+    Push {
+        /// Destination, e.g. 127.0.0.1:5000/bbsdk/rootfs:latest (tag defaults to BBSDK_IMAGE_TAG).
+        reference: String,
+        /// Use plain HTTP (and accept any TLS certificate); loopback hosts always use HTTP.
+        #[arg(long)]
+        insecure: bool,
+    },
     /// Build: `bbsdk make [NAME_defconfig] [all]`.
     Make { targets: Vec<String> },
+    /// Run Portage's emerge on the Gentoo sysroot with the configuration's
+    /// setup (crossdev's `<tuple>-emerge`), e.g. `bbsdk emerge -pv app-misc/jq`.
+    Emerge {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// `NAME_defconfig`: load configs/NAME_defconfig.
     #[command(external_subcommand)]
     External(Vec<String>),
@@ -213,7 +227,32 @@ pub fn main() -> ExitCode {
                 .and_then(make::sbom)
                 .map(|p| vec![p]),
         ),
+        Command::Push {
+            reference,
+            insecure,
+        } => match paths()
+            .map_err(|e| make::MakeError::from(crate::project::ProjectError::from(e)))
+            .and_then(|p| make::push(p, &reference, insecure))
+        {
+            Ok(r) => {
+                eprintln!(
+                    ">>> {} blobs uploaded, {} already there",
+                    r.uploaded.len(),
+                    r.skipped.len()
+                );
+                println!("{}@{}", r.reference, r.digest);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Make { targets } => make(cli.output.clone(), &targets),
+        Command::Emerge { args } => match paths()
+            .map_err(|e| make::MakeError::from(crate::project::ProjectError::from(e)))
+            .and_then(|p| make::emerge(p, &args))
+        {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => fail(e),
+        },
         Command::External(args) => {
             let name = args.first().cloned().unwrap_or_default();
             if name.ends_with("_defconfig") && args.len() == 1 {
@@ -223,6 +262,16 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         }
+    }
+}
+
+fn file_done(r: Result<PathBuf, make::MakeError>) -> ExitCode {
+    match r {
+        Ok(p) => {
+            eprintln!("#\n# configuration written to {}\n#", p.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 
@@ -237,6 +286,12 @@ fn make_report(r: Result<make::MakeReport, make::MakeError>) -> ExitCode {
             );
             if rep.images_up_to_date {
                 eprintln!(">>> images up to date");
+            }
+            if !rep.provided_by_base.is_empty() {
+                eprintln!(
+                    ">>> provided by the base image, not built: {}",
+                    rep.provided_by_base.join(" ")
+                );
             }
             for f in rep.images {
                 println!("{}", f.display());
@@ -267,6 +322,19 @@ fn make(output: Option<PathBuf>, targets: &[String]) -> ExitCode {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => fail(e),
                 }
+            }
+            MakeTarget::PkgMenuconfig(pkg) => {
+                let r = make::package_menuconfig(paths.clone(), pkg);
+                if let Ok(crate::tui::Exit::Saved(_)) = &r {
+                    eprintln!("hint: `bbsdk make {pkg}-rebuild` builds with it; `bbsdk make {pkg}-update-config` keeps it in the package's configuration file");
+                }
+                menu_done(r.map_err(anyhow::Error::from))
+            }
+            MakeTarget::PkgSavedefconfig(pkg) => {
+                file_done(make::package_savedefconfig(paths.clone(), pkg))
+            }
+            MakeTarget::PkgUpdateConfig(pkg) => {
+                file_done(make::package_update_config(paths.clone(), pkg))
             }
             other => make_report(make::package_target(paths.clone(), other)),
         };

@@ -3,6 +3,7 @@ pub mod build;
 pub mod cli;
 pub mod defconfig;
 pub mod fetch;
+pub mod gentoo;
 pub mod image;
 pub mod info;
 pub mod kconfig;

@@ -19,7 +19,12 @@ use crate::project::{Project, ProjectError};
 pub fn source(paths: Paths) -> Result<Vec<PathBuf>, ProjectError> {
     let project = Project::open(paths)?;
     let plan = project.plan()?;
-    let sources = project.sources(&plan);
+    let mut sources = project.sources(&plan);
+    // The toolchain's own sources (musl for the bbsdk-built C library).
+    sources.extend(
+        crate::toolchain::sources(&project.values, &project.paths.top)
+            .map_err(|e| ProjectError::Config(e.to_string()))?,
+    );
     let fetcher = project.fetcher()?;
     Ok(fetcher.fetch_all(&sources, project.jobs().max(2))?)
 }
@@ -104,6 +109,8 @@ pub struct MakeReport {
     pub skipped: Vec<String>,
     /// Files written under `<output>/images`.
     pub images: Vec<PathBuf>,
+    /// Packages not built because the base image holds them (layered images).
+    pub provided_by_base: Vec<String>,
     /// Nothing to do: the images on disk were made from the same inputs.
     pub images_up_to_date: bool,
 }
@@ -123,6 +130,12 @@ pub enum MakeError {
     Tar(#[from] crate::image::tar::TarError),
     #[error(transparent)]
     Legal(#[from] crate::legal::LegalError),
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+    #[error(transparent)]
+    Push(#[from] crate::image::push::PushError),
+    #[error(transparent)]
+    Gentoo(#[from] crate::gentoo::GentooError),
     #[error("{0}")]
     Other(String),
 }
@@ -168,6 +181,7 @@ fn toolchain(project: &Project) -> Result<PreparedToolchain, MakeError> {
         identity: p.identity(),
         runtime_lib_dirs: p.runtime_lib_dirs,
     })
+    .inspect(|t| project.set_toolchain_identity(t.identity.clone()))
 }
 
 /// `SOURCE_DATE_EPOCH`: the environment's, else `BBSDK_SOURCE_DATE_EPOCH`,
@@ -218,10 +232,23 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
 
     let project = Project::open(paths)?;
     let tc = toolchain(&project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let strip = tc.strip.clone();
+    let mut image_settings = crate::image::ImageSettings::from_values(
+        &project.values,
+        &project.target,
+        &project.paths.top,
+        &project.paths.output,
+        source_date_epoch(&project),
+    )?;
+    // A layered image's base already holds some packages: they are neither
+    // built again (unless another package needs their headers) nor added.
+    let provided = crate::image::provided_by_base(&image_settings, &plan)?;
+    let build_plan = crate::image::plan_without(&plan, &provided);
     let top = project.paths.top.clone();
     let output = project.paths.output.clone();
+    let gentoo_input =
+        crate::gentoo::input_for(&project, &plan, tc.env.clone(), tc.identity.clone())?;
     let mut settings = BuildSettings::new(&output, tc.env.clone());
     settings.top = top.clone();
     settings.jobs = project.jobs();
@@ -229,9 +256,14 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         settings.cache_dir = Some(project.cache_dir());
     }
     let fetcher = project.fetcher()?;
-    let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
+    let exec = Executor::new(settings, &project.registry, &build_plan, &fetcher);
     let report = exec.build_all()?;
     let layout = exec.layout().clone();
+    // Gentoo ebuilds, emerged after bbsdk's packages (docs/gentoo.md).
+    let gentoo = match &gentoo_input {
+        Some(input) => crate::gentoo::build(input)?,
+        None => None,
+    };
 
     // The root filesystem from the packages' target trees.
     let rel = |p: &str| {
@@ -255,10 +287,10 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     };
     let mut a = AssembleSettings::new(env.clone());
     a.skeleton = rel(project.value("BBSDK_ROOTFS_SKELETON"));
-    a.package_trees = plan
+    a.package_trees = build_plan
         .nodes
         .iter()
-        .filter(|n| n.variant == crate::package::Variant::Target)
+        .filter(|n| n.variant == crate::package::Variant::Target && !provided.contains(&n.name))
         .map(|n| layout.per_package(&n.name).join("target"))
         .filter(|p| p.is_dir())
         .collect();
@@ -341,17 +373,32 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
     };
     a.runtime_lib_dirs = tc.runtime_lib_dirs.clone();
     a.salt_seed = std::fs::read(project.paths.config()).unwrap_or_default();
+    if let Some(g) = &gentoo {
+        a.package_trees.push(g.image.clone());
+        a.device_tables.push(TableSource::inline(
+            "Gentoo packages' owners",
+            &g.permissions,
+        ));
+    }
     let post_image: Vec<PathBuf> = words(project.value("BBSDK_ROOTFS_POST_IMAGE_SCRIPT"))
         .iter()
         .map(|s| top.join(s))
         .collect();
-    let epoch = source_date_epoch(&project);
+    let epoch = image_settings.source_date_epoch;
+    image_settings.packages = plan
+        .nodes
+        .iter()
+        .filter(|n| n.variant == crate::package::Variant::Target)
+        .map(|n| (n.name.clone(), n.identity.clone()))
+        .collect();
 
     // Nothing built and the same inputs as the last complete run: the root
     // and the images on disk are what this run would write.
     let stamp = Stamp::new(output.join("build").join(".bbsdk-images-stamp"));
-    let digest = image_inputs(&a, &post_image, &layout.manifest(), epoch);
-    let unchanged = report.built.is_empty() && report.from_cache.is_empty();
+    let digest = image_inputs(&a, &post_image, &layout.manifest(), epoch, &image_settings);
+    let unchanged = report.built.is_empty()
+        && report.from_cache.is_empty()
+        && !gentoo.as_ref().is_some_and(|g| g.changed);
     if let Some(images) = unchanged.then(|| stamp.fresh(&digest)).flatten() {
         return Ok(MakeReport {
             built: report.built,
@@ -359,6 +406,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
             skipped: report.skipped,
             images,
             images_up_to_date: true,
+            provided_by_base: provided.into_iter().collect(),
         });
     }
     stamp.clear();
@@ -401,8 +449,13 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         false,
     )
     .map_err(ProjectError::from)?;
+    let mut images = vec![tar, sbom];
+    images.extend(crate::image::write_images(
+        &manifest,
+        &image_settings,
+        &layout.images(),
+    )?);
     rootfs::run_post_image_scripts(&post_image, &a.script_args, &env)?;
-    let images = vec![tar, sbom];
     stamp
         .record(&digest, &images)
         .map_err(|e| MakeError::Other(format!("{}: {e}", output.display())))?;
@@ -412,20 +465,26 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
         skipped: report.skipped,
         images,
         images_up_to_date: false,
+        provided_by_base: provided.into_iter().collect(),
     })
 }
 
 /// The fingerprint of what the root and the images are made from: the
 /// configuration (it holds every setting `a` was made from), the merged
 /// packages and their identities, the files and directories the settings
-/// name, the epoch and bbsdk itself.
+/// name, the base image of a layered image, the epoch and bbsdk itself.
 fn image_inputs(
     a: &crate::rootfs::AssembleSettings,
     post_image: &[PathBuf],
     merged: &std::path::Path,
     epoch: u64,
+    images: &crate::image::ImageSettings,
 ) -> String {
     let mut i = Inputs::new();
+    // A layered image changes with its base.
+    if let Some((base, _)) = &images.base {
+        i.tree(base);
+    }
     i.this_program();
     i.value("epoch", epoch.to_string().as_bytes());
     i.value("config", &a.salt_seed);
@@ -449,6 +508,45 @@ fn image_inputs(
     i.digest()
 }
 
+/// `bbsdk push REF`: sends the image the configuration names (its tag in
+/// the OCI layout) to a registry. Credentials come from
+/// `BBSDK_REGISTRY_USER` / `BBSDK_REGISTRY_PASSWORD`.
+pub fn push(
+    paths: Paths,
+    reference: &str,
+    insecure: bool,
+) -> Result<crate::image::push::PushReport, MakeError> {
+    let project = Project::open(paths)?;
+    let settings = crate::image::ImageSettings::from_values(
+        &project.values,
+        &project.target,
+        &project.paths.top,
+        &project.paths.output,
+        0,
+    )?;
+    let Some(spec) = settings.spec.filter(|_| settings.oci) else {
+        return Err(MakeError::Other(
+            "bbsdk push sends the OCI image, and this configuration writes none\n  hint: enable BBSDK_IMAGE_OCI (Images > OCI image layout) and run `bbsdk make`".into(),
+        ));
+    };
+    let credentials = match (
+        std::env::var("BBSDK_REGISTRY_USER"),
+        std::env::var("BBSDK_REGISTRY_PASSWORD"),
+    ) {
+        (Ok(u), Ok(p)) if !u.is_empty() => Some((u, p)),
+        _ => None,
+    };
+    Ok(crate::image::push::push(
+        &settings.oci_layout,
+        &spec.tag,
+        reference,
+        &crate::image::push::PushOptions {
+            insecure,
+            credentials,
+        },
+    )?)
+}
+
 /// One word of `bbsdk make ...`, as Buildroot's make targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MakeTarget {
@@ -464,6 +562,12 @@ pub enum MakeTarget {
     Reconfigure(String),
     /// `<pkg>-dirclean`: remove the package's build directory.
     Dirclean(String),
+    /// `<pkg>-menuconfig`: our menuconfig over a kconfig package's tree.
+    PkgMenuconfig(String),
+    /// `<pkg>-savedefconfig`: its minimal config into its build directory.
+    PkgSavedefconfig(String),
+    /// `<pkg>-update-config`: the minimal config back to the package's config file.
+    PkgUpdateConfig(String),
     Clean,
     Distclean,
     Olddefconfig,
@@ -485,6 +589,9 @@ impl MakeTarget {
             ("-rebuild", MakeTarget::Rebuild as fn(String) -> MakeTarget),
             ("-reconfigure", MakeTarget::Reconfigure),
             ("-dirclean", MakeTarget::Dirclean),
+            ("-menuconfig", MakeTarget::PkgMenuconfig),
+            ("-savedefconfig", MakeTarget::PkgSavedefconfig),
+            ("-update-config", MakeTarget::PkgUpdateConfig),
         ] {
             if let Some(p) = word.strip_suffix(suffix) {
                 return make(p.to_string());
@@ -494,11 +601,12 @@ impl MakeTarget {
     }
 }
 
-/// The build settings of a project (toolchain, jobs, cache), and its plan
-/// with the toolchain's identity in the packages' identities.
+/// The build settings of a project (toolchain, jobs, cache) and its plan,
+/// made after the toolchain is ready so the packages' identities hold the
+/// toolchain's identity.
 fn build_settings(project: &Project) -> Result<(BuildSettings, crate::plan::Plan), MakeError> {
     let tc = toolchain(project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let mut settings = BuildSettings::new(&project.paths.output, tc.env);
     settings.top = project.paths.top.clone();
     settings.jobs = project.jobs();
@@ -534,7 +642,23 @@ pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, M
         skipped: report.skipped,
         images: vec![],
         images_up_to_date: false,
+        provided_by_base: vec![],
     })
+}
+
+/// `bbsdk emerge ARGS...`: emerge with the configuration's Portage setup
+/// (crossdev's `<tuple>-emerge`); returns emerge's exit code.
+pub fn emerge(paths: Paths, args: &[String]) -> Result<i32, MakeError> {
+    let project = Project::open(paths)?;
+    let tc = toolchain(&project)?;
+    let plan = project.plan()?;
+    let input = crate::gentoo::input_for(&project, &plan, tc.env, tc.identity)?.ok_or_else(|| {
+        MakeError::Other(format!(
+            "{}: Gentoo ebuilds are off (BBSDK_GENTOO is not set)\n  hint: enable \"Gentoo packages > Gentoo ebuilds\" in `bbsdk menuconfig`",
+            project.paths.config().display()
+        ))
+    })?;
+    Ok(crate::gentoo::emerge_adhoc(&input, args)?)
 }
 
 /// `bbsdk make clean` / `distclean`.
@@ -545,4 +669,97 @@ pub fn clean(paths: &Paths, dist: bool) -> Result<(), MakeError> {
         crate::build::clean(&paths.output)?;
     }
     Ok(())
+}
+
+/// A kconfig package's tree, extracted and configured, with what
+/// `<pkg>-update-config` needs to know.
+struct PackageKconfig {
+    tree: crate::build::kconfig_pkg::KconfigTree,
+    /// The file named by the package's config symbol, under the tree's top.
+    config_file: PathBuf,
+    /// Its fragment files, when the configuration names some.
+    fragments: String,
+}
+
+fn package_kconfig(project: &Project, pkg: &str) -> Result<PackageKconfig, MakeError> {
+    let (settings, plan) = build_settings(project)?;
+    let fetcher = project.fetcher()?;
+    let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
+    let tree = exec.kconfig_tree(pkg)?;
+    let k = project
+        .registry
+        .resolve(pkg)
+        .ok()
+        .and_then(|(p, _)| p.recipe.build.kconfig.clone())
+        .ok_or_else(|| MakeError::Other(format!("{pkg} is not a kconfig package")))?;
+    let frag = k
+        .fragments_symbol
+        .as_deref()
+        .map(|s| project.value(s).to_string())
+        .unwrap_or_default();
+    Ok(PackageKconfig {
+        tree,
+        config_file: project.paths.top.join(project.value(&k.config_symbol)),
+        fragments: frag,
+    })
+}
+
+/// `bbsdk make <pkg>-menuconfig`: extracts and configures the package, then
+/// opens bbsdk's menuconfig over its Kconfig tree and its `.config` in the
+/// build directory. A saved change makes the next `<pkg>-rebuild` compile
+/// again; `<pkg>-update-config` keeps it for good.
+pub fn package_menuconfig(paths: Paths, pkg: &str) -> Result<crate::tui::Exit, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    let tree = k.tree.load().map_err(ProjectError::from)?;
+    let exit = crate::tui::run(
+        tree,
+        &k.tree.config,
+        crate::build::kconfig_pkg::PACKAGE_PREFIX,
+    )
+    .map_err(|e| MakeError::Other(format!("{pkg}-menuconfig: {e:#}")))?;
+    if matches!(exit, crate::tui::Exit::Saved(_)) {
+        let (settings, plan) = build_settings(&project)?;
+        let fetcher = project.fetcher()?;
+        let exec = Executor::new(settings, &project.registry, &plan, &fetcher);
+        exec.config_edited(pkg)?;
+    }
+    Ok(exit)
+}
+
+/// `bbsdk make <pkg>-savedefconfig`: writes the package's minimal
+/// configuration to `defconfig` in its build directory; returns that path.
+pub fn package_savedefconfig(paths: Paths, pkg: &str) -> Result<PathBuf, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    let out = k.tree.base_dir.join("defconfig");
+    k.tree.savedefconfig(&out).map_err(ProjectError::from)?;
+    Ok(out)
+}
+
+/// `bbsdk make <pkg>-update-config`: writes the package's minimal
+/// configuration back to the file its config symbol names (keeping that
+/// file's leading comment block); returns that path.
+pub fn package_update_config(paths: Paths, pkg: &str) -> Result<PathBuf, MakeError> {
+    let project = Project::open(paths)?;
+    let k = package_kconfig(&project, pkg)?;
+    if !k.fragments.trim().is_empty() {
+        return Err(MakeError::Other(format!(
+            "{pkg}-update-config: the configuration also applies fragment files ({}); their lines would end up in {}\n  hint: empty the fragments option in `bbsdk menuconfig`, or save with `bbsdk make {pkg}-savedefconfig` and edit by hand",
+            k.fragments.trim(),
+            k.config_file.display()
+        )));
+    }
+    let mut cfg = k.tree.config().map_err(ProjectError::from)?;
+    let header: String = std::fs::read_to_string(&k.config_file)
+        .unwrap_or_default()
+        .lines()
+        .take_while(|l| {
+            l.starts_with('#') && !(l.starts_with("# CONFIG_") && l.ends_with(" is not set"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let text = header + &cfg.savedefconfig();
+    write_atomic(&k.config_file, text.as_bytes(), false).map_err(ProjectError::from)?;
+    Ok(k.config_file)
 }

@@ -242,7 +242,9 @@ fn package_symbols(p: &Package, values: &BTreeMap<String, String>) -> BTreeMap<S
             .keys()
             .cloned()
             .chain(p.recipe.build.kconfig.iter().flat_map(|k| {
-                std::iter::once(k.config_symbol.clone()).chain(k.fragments_symbol.clone())
+                std::iter::once(k.config_symbol.clone())
+                    .chain(k.fragments_symbol.clone())
+                    .chain(k.bool_symbols.keys().cloned())
             }));
     for k in named {
         out.insert(k.clone(), values.get(&k).cloned().unwrap_or_default());

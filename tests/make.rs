@@ -2,17 +2,25 @@
 //! `output/images/rootfs.tar`, reproducibly, and honest errors for what is
 //! not there yet.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bbsdk(out: &Path, args: &[&str]) -> Output {
+/// The `XDG_CACHE_HOME` shared by the build tests (tests/containers.rs
+/// uses the same): one download directory and one binary cache.
+fn shared_cache_home() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("bbsdk-xdg-cache")
+}
+
+fn bbsdk_with_cache(out: &Path, cache_home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bbsdk"))
         .arg("-O")
         .arg(out)
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SOURCE_DATE_EPOCH", "1700000000")
-        .env("BBSDK_DL_DIR", out.join("dl"))
+        .env("XDG_CACHE_HOME", cache_home)
+        .env("BBSDK_DL_DIR", shared_cache_home().join("bbsdk/dl"))
+        .env_remove("BBSDK_TOP")
         .env_remove("CONFIG_")
         .env_remove("BR2_CONFIG")
         .env_remove("KCONFIG_CONFIG")
@@ -20,17 +28,45 @@ fn bbsdk(out: &Path, args: &[&str]) -> Output {
         .expect("run bbsdk")
 }
 
+fn bbsdk(out: &Path, args: &[&str]) -> Output {
+    bbsdk_with_cache(out, &shared_cache_home(), args)
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(std::fs::read(path).unwrap());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Two builds of the default container in different output directories,
+/// the second with an empty binary cache of its own (so busybox is compiled
+/// again, not unpacked): the same rootfs.tar, byte for byte.
 #[test]
 fn make_writes_a_reproducible_rootfs_tar() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    for d in [a.path(), b.path()] {
-        let r = bbsdk(d, &["make", "container_x86_64_musl_defconfig", "all"]);
-        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    }
-    let ta = std::fs::read(a.path().join("images/rootfs.tar")).unwrap();
-    let tb = std::fs::read(b.path().join("images/rootfs.tar")).unwrap();
-    assert_eq!(ta, tb, "two output dirs, same config: same bytes");
+    let fresh_cache = tempfile::tempdir().unwrap();
+    let r = bbsdk(
+        a.path(),
+        &["make", "container_x86_64_musl_defconfig", "all"],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = bbsdk_with_cache(
+        b.path(),
+        fresh_cache.path(),
+        &["make", "container_x86_64_musl_defconfig", "all"],
+    );
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(
+        err.contains("busybox 1.35.0 built in"),
+        "the second build must compile busybox, not take it from a cache:\n{err}"
+    );
+    assert_eq!(
+        sha256(&a.path().join("images/rootfs.tar")),
+        sha256(&b.path().join("images/rootfs.tar")),
+        "two output dirs, same config: same rootfs.tar"
+    );
     let list = Command::new("tar")
         .arg("-tvf")
         .arg(a.path().join("images/rootfs.tar"))
@@ -43,6 +79,9 @@ fn make_writes_a_reproducible_rootfs_tar() {
         "drwxrwxrwt 0/0",
         "var/run -> ../run",
         "2023-11-14",
+        "bin/busybox",
+        "bin/sh -> busybox",
+        "usr/bin/wget -> ../../bin/busybox",
     ] {
         assert!(list.contains(want), "`{want}` missing from:\n{list}");
     }

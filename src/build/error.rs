@@ -144,6 +144,14 @@ pub enum BuildError {
         hint: String,
     },
 
+    /// The package's Kconfig tree could not be loaded or its `.config` made.
+    #[error("{package}: configure: {source}\n  hint: check the package's configuration file (its bbsdk symbol) and the files it names")]
+    Kconfig {
+        package: String,
+        #[source]
+        source: crate::kconfig::Error,
+    },
+
     /// The jobserver could not be created.
     #[error("cannot set up the jobserver: {0}")]
     Jobserver(#[source] io::Error),
@@ -168,7 +176,8 @@ impl BuildError {
             BuildError::Command { package, .. }
             | BuildError::Patch { package, .. }
             | BuildError::Fetch { package, .. }
-            | BuildError::Recipe { package, .. } => Some(package),
+            | BuildError::Recipe { package, .. }
+            | BuildError::Kconfig { package, .. } => Some(package),
             _ => None,
         }
     }
@@ -178,6 +187,7 @@ impl BuildError {
         match self {
             BuildError::Command { step, .. } | BuildError::Fetch { step, .. } => Some(*step),
             BuildError::Patch { .. } => Some(Step::Patch),
+            BuildError::Kconfig { .. } => Some(Step::Configure),
             _ => None,
         }
     }

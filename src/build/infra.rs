@@ -21,11 +21,14 @@ pub(crate) struct Cmd {
     pub env: Vec<(String, String)>,
 }
 
-/// What a step does: write some files, then run some commands.
+/// What a step does: write some files, then run some commands, then (for
+/// the kconfig infrastructure) bring the package's `.config` up to date with
+/// our own Kconfig engine.
 #[derive(Debug, Default)]
 pub(crate) struct Action {
     pub files: Vec<(PathBuf, Vec<u8>)>,
     pub cmds: Vec<Cmd>,
+    pub olddefconfig: Option<super::kconfig_pkg::KconfigTree>,
 }
 
 /// What the infrastructures need to know about one package build.
@@ -48,6 +51,11 @@ pub(crate) struct Ctx<'a> {
     pub target_tuple: &'a str,
     pub host_tuple: &'a str,
 }
+
+/// The toolchain variables given to a kconfig package's make.
+const KCONFIG_TOOL_VARS: [&str; 8] = [
+    "CC", "LD", "AR", "NM", "STRIP", "OBJCOPY", "OBJDUMP", "RANLIB",
+];
 
 /// The directory of a package's out-of-tree build (cmake and meson always
 /// build out of tree; the others when the recipe sets `out_of_tree`).
@@ -92,7 +100,21 @@ impl Ctx<'_> {
     }
 
     fn make_args(&self) -> Result<Vec<String>, BuildError> {
-        let mut args = self.expand_all(&self.build.make_args, "make_args")?;
+        let mut args = Vec::new();
+        // Kconfig packages (busybox, Linux, U-Boot) name their tools in
+        // their Makefile (`CC = $(CROSS_COMPILE)gcc`): the toolchain's go on
+        // make's command line, where they win over the Makefile's.
+        if self.build.system == System::Kconfig && self.variant == Variant::Target {
+            for var in KCONFIG_TOOL_VARS {
+                if let Some(v) = self.env.get(var).filter(|v| !v.trim().is_empty()) {
+                    args.push(format!("{var}={v}"));
+                }
+            }
+            if let Some(v) = self.env.get("HOSTCC").filter(|v| !v.trim().is_empty()) {
+                args.push(format!("HOSTCC={v}"));
+            }
+        }
+        args.extend(self.expand_all(&self.build.make_args, "make_args")?);
         // make and kconfig have no configure step: option arguments go to make.
         if matches!(self.build.system, System::Make | System::Kconfig) {
             args.extend(self.configure_args()?);
@@ -100,8 +122,13 @@ impl Ctx<'_> {
         Ok(args)
     }
 
-    fn install_args(&self) -> Result<Vec<String>, BuildError> {
-        self.expand_all(&self.build.install_args, "install_args")
+    /// `install_args`, which may use `${DESTDIR}` (busybox's
+    /// `CONFIG_PREFIX=${DESTDIR}`).
+    fn install_args(&self, destdir: &Path) -> Result<Vec<String>, BuildError> {
+        let mut env = self.env.clone();
+        env.insert("DESTDIR".into(), self.path(destdir));
+        let with = Ctx { env: &env, ..*self };
+        with.expand_all(&self.build.install_args, "install_args")
     }
 
     fn cmd(&self, argv: Vec<String>, cwd: &Path) -> Cmd {
@@ -153,6 +180,7 @@ pub(crate) fn action(
         return Ok(Action {
             files: Vec::new(),
             cmds: vec![ctx.shell(script)],
+            olddefconfig: None,
         });
     }
     match ctx.build.system {
@@ -173,7 +201,7 @@ fn make_step(step: Step, destdir: Option<&Path>, ctx: &Ctx<'_>) -> Result<Vec<Cm
         (Step::Build, _) => {}
         (_, Some(dest)) => {
             argv.push(format!("DESTDIR={}", ctx.path(dest)));
-            let install = ctx.install_args()?;
+            let install = ctx.install_args(dest)?;
             if install.is_empty() {
                 argv.push("install".into());
             } else {
@@ -193,6 +221,7 @@ fn make(step: Step, destdir: Option<&Path>, ctx: &Ctx<'_>) -> Result<Action, Bui
     Ok(Action {
         files: Vec::new(),
         cmds,
+        olddefconfig: None,
     })
 }
 
@@ -229,6 +258,7 @@ fn autotools(step: Step, destdir: Option<&Path>, ctx: &Ctx<'_>) -> Result<Action
     Ok(Action {
         files: Vec::new(),
         cmds: vec![ctx.cmd(argv, ctx.obj_dir)],
+        olddefconfig: None,
     })
 }
 
@@ -361,12 +391,13 @@ fn cmake(step: Step, destdir: Option<&Path>, ctx: &Ctx<'_>) -> Result<Action, Bu
         }
         (_, Some(dest)) => {
             let mut argv = vec!["cmake".to_string(), "--install".into(), obj];
-            argv.extend(ctx.install_args()?);
+            argv.extend(ctx.install_args(dest)?);
             let mut c = ctx.cmd(argv, ctx.obj_dir);
             c.env.push(("DESTDIR".into(), ctx.path(dest)));
             return Ok(Action {
                 files,
                 cmds: vec![c],
+                olddefconfig: None,
             });
         }
         _ => return Ok(Action::default()),
@@ -374,6 +405,7 @@ fn cmake(step: Step, destdir: Option<&Path>, ctx: &Ctx<'_>) -> Result<Action, Bu
     Ok(Action {
         files,
         cmds: vec![ctx.cmd(argv, ctx.obj_dir)],
+        olddefconfig: None,
     })
 }
 
@@ -501,7 +533,7 @@ fn meson(step: Step, destdir: Option<&Path>, ctx: &Ctx<'_>) -> Result<Action, Bu
                 obj,
                 "--no-rebuild".into(),
             ];
-            argv.extend(ctx.install_args()?);
+            argv.extend(ctx.install_args(dest)?);
             argv
         }
         _ => return Ok(Action::default()),
@@ -511,6 +543,7 @@ fn meson(step: Step, destdir: Option<&Path>, ctx: &Ctx<'_>) -> Result<Action, Bu
     Ok(Action {
         files,
         cmds: vec![c],
+        olddefconfig: None,
     })
 }
 
@@ -545,28 +578,30 @@ fn kconfig(step: Step, destdir: Option<&Path>, ctx: &Ctx<'_>) -> Result<Action, 
             "set it in `bbsdk menuconfig` to a file relative to the tree's top",
         ));
     }
-    let mut config = Vec::new();
     let fragments: Vec<String> = k
         .fragments_symbol
         .as_ref()
         .and_then(|s| ctx.symbols.get(s))
         .map(|v| unquote(v).split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
-    for f in std::iter::once(file.to_string()).chain(fragments) {
-        let path = ctx.top.join(&f);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| BuildError::io(format!("{}: configure", ctx.package), &path, e))?;
-        config.extend_from_slice(&bytes);
-        if !config.ends_with(b"\n") {
-            config.push(b'\n');
-        }
+    let mut files = vec![ctx.top.join(file)];
+    files.extend(fragments.iter().map(|f| ctx.top.join(f)));
+    let config = super::kconfig_pkg::seed_config(&files, &k.bool_symbols, ctx.symbols)
+        .map_err(|(path, e)| BuildError::io(format!("{}: configure", ctx.package), path, e))?;
+    let mut cmds = Vec::new();
+    if !k.prepare.is_empty() {
+        let mut argv = vec!["make".to_string()];
+        argv.extend(k.prepare.iter().cloned());
+        cmds.push(ctx.cmd(argv, ctx.src_dir));
     }
-    let mut argv = vec!["make".to_string()];
-    argv.extend(ctx.make_args()?);
-    argv.push("olddefconfig".into());
     Ok(Action {
-        files: vec![(ctx.obj_dir.join(".config"), config)],
-        cmds: vec![ctx.cmd(argv, ctx.obj_dir)],
+        files: vec![(ctx.obj_dir.join(".config"), config.into_bytes())],
+        cmds,
+        olddefconfig: Some(super::kconfig_pkg::KconfigTree {
+            kconfig: ctx.src_dir.join(&k.kconfig_file),
+            base_dir: ctx.src_dir.to_path_buf(),
+            config: ctx.obj_dir.join(".config"),
+        }),
     })
 }
 

@@ -24,11 +24,12 @@ mod env;
 mod error;
 mod infra;
 mod jobs;
+pub mod kconfig_pkg;
 mod layout;
 mod lock;
 mod progress;
 mod steps;
-mod tree;
+pub(crate) mod tree;
 
 pub use error::{BuildError, Step};
 pub use layout::{Layout, TREES};
@@ -260,6 +261,64 @@ impl<'a> Executor<'a> {
             tree::remove_all(&p).map_err(|e| BuildError::io(format!("{name}: dirclean"), &p, e))?;
         }
         Ok(())
+    }
+
+    /// The Kconfig tree of kconfig-infrastructure package `name`, ready for
+    /// `<pkg>-menuconfig` and friends: its build dependencies are built,
+    /// its sources extracted and patched, and its `.config` made (unless
+    /// the build directory already has one, which may hold the user's
+    /// edits). Nothing is built or installed.
+    pub fn kconfig_tree(&self, name: &str) -> Result<kconfig_pkg::KconfigTree, BuildError> {
+        let i = self.index_of(name)?;
+        let node = &self.plan.nodes[i];
+        let pkg = self.package_of(node)?;
+        let Some(k) = &pkg.recipe.build.kconfig else {
+            return Err(BuildError::Recipe {
+                package: name.to_string(),
+                msg: "is not a kconfig package: it has no Kconfig tree to configure".into(),
+                hint: "menuconfig, savedefconfig and update-config exist for packages with `system = \"kconfig\"` and a [build.kconfig] table (busybox)".into(),
+            });
+        };
+        let deps: Vec<usize> = self
+            .closure(i, false)
+            .into_iter()
+            .filter(|&d| d != i)
+            .collect();
+        if !deps.is_empty() {
+            self.run(&deps, None)?;
+        }
+        let _lock = OutputLock::acquire(self.layout.output())?;
+        let jobs = Jobs::new(self.settings.jobs).map_err(BuildError::Jobserver)?;
+        let bar = self
+            .progress
+            .start(&format!("{name} {}", pkg.recipe.version));
+        let r = self.run_package(i, Mode::ConfigureOnly, &jobs, &bar);
+        self.progress.finish(&bar);
+        r?;
+        let paths = steps::Paths::new(self, node, pkg);
+        Ok(kconfig_pkg::KconfigTree {
+            kconfig: paths.src_dir.join(&k.kconfig_file),
+            base_dir: paths.src_dir.clone(),
+            config: paths.obj_dir.join(".config"),
+        })
+    }
+
+    /// After the user edited a package's `.config` in its build directory:
+    /// the next `<pkg>-rebuild` compiles again (the configure step is kept).
+    pub fn config_edited(&self, name: &str) -> Result<(), BuildError> {
+        let i = self.index_of(name)?;
+        let node = &self.plan.nodes[i];
+        let pkg = self.package_of(node)?;
+        let stamp = self
+            .layout
+            .build_dir(&node.name, &pkg.recipe.version)
+            .join(steps::STAMP_BUILT);
+        match std::fs::remove_file(&stamp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(BuildError::io(format!("{name}: menuconfig"), &stamp, e))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Downloads the sources of every planned package (`bbsdk make source`).
@@ -638,8 +697,9 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// What `clean` removes from an output directory.
-const CLEANED: [&str; 13] = [
+const CLEANED: [&str; 14] = [
     "build",
+    "toolchain",
     "per-package",
     "staging",
     "target",

@@ -32,6 +32,9 @@ pub(crate) enum Mode {
     Rebuild,
     /// `<pkg>-reconfigure`: from the configure step, never from the cache.
     Reconfigure,
+    /// `<pkg>-menuconfig` and friends: extract, patch and configure (unless
+    /// already done), nothing more; the package's installed outputs stay.
+    ConfigureOnly,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +48,7 @@ const IDENTITY_STAMP: &str = ".bbsdk_identity";
 const STAMP_EXTRACTED: &str = ".stamp_extracted";
 const STAMP_PATCHED: &str = ".stamp_patched";
 const STAMP_CONFIGURED: &str = ".stamp_configured";
-const STAMP_BUILT: &str = ".stamp_built";
+pub(crate) const STAMP_BUILT: &str = ".stamp_built";
 /// The package's view of its dependencies, inside its build directory.
 pub(crate) const VIEW_DIR: &str = ".bbsdk-view";
 const HOST_DESTDIR: &str = ".bbsdk-host-destdir";
@@ -237,6 +240,7 @@ impl Job<'_, '_> {
         // Not up to date from here on, whatever happens.
         let pp_stamp = self.paths.per_package.join("identity");
         match fs::remove_file(&pp_stamp) {
+            _ if mode == Mode::ConfigureOnly => {}
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
                 return Err(self.io(Step::Extract, &pp_stamp, e))
             }
@@ -263,6 +267,7 @@ impl Job<'_, '_> {
             Mode::Normal => "build",
             Mode::Rebuild => "rebuild",
             Mode::Reconfigure => "reconfigure",
+            Mode::ConfigureOnly => "configure",
         };
         let header = format!(
             "==== bbsdk: {what} of {} {} (identity {})",
@@ -270,7 +275,7 @@ impl Job<'_, '_> {
         );
         self.log_line(&header);
         let drop_stamps: &[&str] = match mode {
-            Mode::Normal => &[],
+            Mode::Normal | Mode::ConfigureOnly => &[],
             Mode::Rebuild => &[STAMP_BUILT],
             Mode::Reconfigure => &[STAMP_CONFIGURED, STAMP_BUILT],
         };
@@ -329,6 +334,10 @@ impl Job<'_, '_> {
         if !bd.join(STAMP_CONFIGURED).exists() {
             self.run_step(Step::Configure, None, &ctx, &env)?;
             self.stamp(STAMP_CONFIGURED)?;
+        }
+        if mode == Mode::ConfigureOnly {
+            self.log_line(&format!("==== bbsdk: {} configured", self.node.name));
+            return Ok(());
         }
         if !bd.join(STAMP_BUILT).exists() {
             self.run_step(Step::Build, None, &ctx, &env)?;
@@ -483,7 +492,7 @@ impl Job<'_, '_> {
         env: &Env,
     ) -> Result<(), BuildError> {
         let action = infra::action(step, destdir, ctx)?;
-        if action.cmds.is_empty() && action.files.is_empty() {
+        if action.cmds.is_empty() && action.files.is_empty() && action.olddefconfig.is_none() {
             return Ok(());
         }
         self.step(step);
@@ -505,6 +514,20 @@ impl Job<'_, '_> {
                     log: self.paths.log.clone(),
                     tail: tail(&self.paths.log),
                 });
+            }
+        }
+        if let Some(tree) = &action.olddefconfig {
+            self.log_line(&format!(
+                "$ (bbsdk's Kconfig engine) olddefconfig {} -> {}",
+                tree.kconfig.display(),
+                tree.config.display()
+            ));
+            let warnings = tree.olddefconfig().map_err(|e| BuildError::Kconfig {
+                package: self.node.name.clone(),
+                source: e,
+            })?;
+            for w in warnings {
+                self.log_line(&w.to_string());
             }
         }
         Ok(())

@@ -163,8 +163,24 @@ pub fn write_tar_stream<W: Write>(
     source_date_epoch: Option<u64>,
 ) -> Result<W, TarError> {
     let mut builder = Builder::new(writer);
+    append_manifest(&mut builder, manifest, source_date_epoch, None)?;
+    builder.into_inner().map_err(|source| TarError::Entry {
+        entry: PathBuf::from("(end of archive)"),
+        source,
+    })
+}
+
+/// Appends every entry of the Manifest to a tar builder, each member name
+/// (and hard link target) under `prefix` when one is given (the ACI writer
+/// puts the root filesystem under `rootfs/`).
+pub fn append_manifest<W: Write>(
+    builder: &mut Builder<W>,
+    manifest: &Manifest,
+    source_date_epoch: Option<u64>,
+    prefix: Option<&Path>,
+) -> Result<(), TarError> {
     for (path, entry) in manifest.iter() {
-        append_entry(&mut builder, manifest, path, entry, source_date_epoch).map_err(
+        append_entry(builder, manifest, path, entry, source_date_epoch, prefix).map_err(
             |e| match e {
                 AppendError::Io(source) => TarError::Entry {
                     entry: path.to_path_buf(),
@@ -174,10 +190,7 @@ pub fn write_tar_stream<W: Write>(
             },
         )?;
     }
-    builder.into_inner().map_err(|source| TarError::Entry {
-        entry: PathBuf::from("(end of archive)"),
-        source,
-    })
+    Ok(())
 }
 
 enum AppendError {
@@ -191,8 +204,13 @@ impl From<io::Error> for AppendError {
     }
 }
 
-/// The member name of an entry: `./` for the root, `dir/` for directories.
-fn member_name(path: &Path, is_dir: bool) -> PathBuf {
+/// The member name of an entry: `./` for the root, `dir/` for directories;
+/// under a prefix, `prefix/` for the root and `prefix/dir/`.
+fn member_name(path: &Path, is_dir: bool, prefix: Option<&Path>) -> PathBuf {
+    if let Some(prefix) = prefix {
+        let joined = prefix.join(path);
+        return member_name(&joined, is_dir, None);
+    }
     if path.as_os_str().is_empty() {
         PathBuf::from("./")
     } else if is_dir {
@@ -210,6 +228,7 @@ fn append_entry<W: Write>(
     path: &Path,
     entry: &Entry,
     epoch: Option<u64>,
+    prefix: Option<&Path>,
 ) -> Result<(), AppendError> {
     // A hard link carries the attributes of its file.
     let attrs = match &entry.kind {
@@ -222,7 +241,7 @@ fn append_entry<W: Write>(
     h.set_gid(u64::from(attrs.gid));
     h.set_mtime(epoch.map_or(attrs.mtime, |e| attrs.mtime.min(e)));
     h.set_size(0);
-    let name = member_name(path, entry.is_dir());
+    let name = member_name(path, entry.is_dir(), prefix);
     match &entry.kind {
         EntryKind::Dir => {
             h.set_entry_type(EntryType::Directory);
@@ -271,7 +290,11 @@ fn append_entry<W: Write>(
         }
         EntryKind::HardLink(target) => {
             h.set_entry_type(EntryType::Link);
-            builder.append_link(&mut h, &name, target)?;
+            let target = match prefix {
+                Some(p) => p.join(target),
+                None => target.clone(),
+            };
+            builder.append_link(&mut h, &name, &target)?;
         }
         EntryKind::CharDevice { major, minor } | EntryKind::BlockDevice { major, minor } => {
             h.set_entry_type(if matches!(entry.kind, EntryKind::CharDevice { .. }) {

@@ -189,6 +189,14 @@ pub struct KconfigBuild {
     /// The package's top Kconfig file (default `Config.in`).
     #[serde(default = "config_in")]
     pub kconfig_file: String,
+    /// Make targets run in the source tree before the configuration is
+    /// made (busybox's `gen_build_files` generates its Config.in files).
+    #[serde(default)]
+    pub prepare: Vec<String>,
+    /// bbsdk bool symbol -> the package's own symbol (with its prefix, e.g.
+    /// `CONFIG_STATIC`), set to `y` or `n` to follow it.
+    #[serde(default)]
+    pub bool_symbols: BTreeMap<String, String>,
 }
 
 fn config_in() -> String {
