@@ -19,7 +19,12 @@ use crate::project::{Project, ProjectError};
 pub fn source(paths: Paths) -> Result<Vec<PathBuf>, ProjectError> {
     let project = Project::open(paths)?;
     let plan = project.plan()?;
-    let sources = project.sources(&plan);
+    let mut sources = project.sources(&plan);
+    // The toolchain's own sources (musl for the bbsdk-built C library).
+    sources.extend(
+        crate::toolchain::sources(&project.values, &project.paths.top)
+            .map_err(|e| ProjectError::Config(e.to_string()))?,
+    );
     let fetcher = project.fetcher()?;
     Ok(fetcher.fetch_all(&sources, project.jobs().max(2))?)
 }
@@ -176,6 +181,7 @@ fn toolchain(project: &Project) -> Result<PreparedToolchain, MakeError> {
         identity: p.identity(),
         runtime_lib_dirs: p.runtime_lib_dirs,
     })
+    .inspect(|t| project.set_toolchain_identity(t.identity.clone()))
 }
 
 /// `SOURCE_DATE_EPOCH`: the environment's, else `BBSDK_SOURCE_DATE_EPOCH`,
@@ -226,7 +232,7 @@ pub fn build_all(paths: Paths) -> Result<MakeReport, MakeError> {
 
     let project = Project::open(paths)?;
     let tc = toolchain(&project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let strip = tc.strip.clone();
     let mut image_settings = crate::image::ImageSettings::from_values(
         &project.values,
@@ -595,11 +601,12 @@ impl MakeTarget {
     }
 }
 
-/// The build settings of a project (toolchain, jobs, cache), and its plan
-/// with the toolchain's identity in the packages' identities.
+/// The build settings of a project (toolchain, jobs, cache) and its plan,
+/// made after the toolchain is ready so the packages' identities hold the
+/// toolchain's identity.
 fn build_settings(project: &Project) -> Result<(BuildSettings, crate::plan::Plan), MakeError> {
     let tc = toolchain(project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let mut settings = BuildSettings::new(&project.paths.output, tc.env);
     settings.top = project.paths.top.clone();
     settings.jobs = project.jobs();
@@ -644,7 +651,7 @@ pub fn package_target(paths: Paths, target: &MakeTarget) -> Result<MakeReport, M
 pub fn emerge(paths: Paths, args: &[String]) -> Result<i32, MakeError> {
     let project = Project::open(paths)?;
     let tc = toolchain(&project)?;
-    let plan = project.plan_with_toolchain(&tc.identity)?;
+    let plan = project.plan()?;
     let input = crate::gentoo::input_for(&project, &plan, tc.env, tc.identity)?.ok_or_else(|| {
         MakeError::Other(format!(
             "{}: Gentoo ebuilds are off (BBSDK_GENTOO is not set)\n  hint: enable \"Gentoo packages > Gentoo ebuilds\" in `bbsdk menuconfig`",

@@ -35,6 +35,10 @@ pub struct Project {
     pub values: BTreeMap<String, String>,
     pub registry: Registry,
     pub target: Target,
+    /// The prepared toolchain's identity (real compiler, C library, wrapper
+    /// flags), set once the toolchain is ready: plans made afterwards put
+    /// it into the packages' identities.
+    toolchain_identity: std::sync::OnceLock<String>,
 }
 
 impl Project {
@@ -53,6 +57,7 @@ impl Project {
             values,
             registry,
             target,
+            toolchain_identity: std::sync::OnceLock::new(),
         })
     }
 
@@ -143,19 +148,19 @@ impl Project {
         out
     }
 
-    /// The build plan.
-    pub fn plan(&self) -> Result<Plan, ProjectError> {
-        self.plan_with_toolchain("")
+    /// Records the prepared toolchain's identity (the first one set stays).
+    pub fn set_toolchain_identity(&self, identity: String) {
+        let _ = self.toolchain_identity.set(identity);
     }
 
-    /// The build plan, with `toolchain` (the prepared toolchain's identity:
-    /// real compiler, C library, wrapper flags) in the packages' identities
-    /// besides the toolchain options.
-    pub fn plan_with_toolchain(&self, toolchain: &str) -> Result<Plan, ProjectError> {
+    /// The build plan. Once [`Project::set_toolchain_identity`] was called,
+    /// the prepared toolchain's identity is in the packages' identities
+    /// besides the toolchain options: prepare the toolchain first, then plan.
+    pub fn plan(&self) -> Result<Plan, ProjectError> {
         let mut tc = self.toolchain_id();
-        if !toolchain.is_empty() {
+        if let Some(t) = self.toolchain_identity.get() {
             tc.push('\n');
-            tc.push_str(toolchain);
+            tc.push_str(t);
         }
         Ok(plan::plan(PlanInput {
             registry: &self.registry,

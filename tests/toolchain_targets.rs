@@ -8,7 +8,9 @@
 //! Needs scripts/setup-host.sh (cross gcc, musl-tools, kernel headers,
 //! qemu-user-static with binfmt_misc) and root (chroot). The musl sysroots
 //! are cached in `$CARGO_TARGET_TMPDIR/toolchain-cache`, shared by the tests
-//! and later runs: built once per target directory.
+//! and later runs: built once per target directory. By default only the
+//! aarch64 musl sysroot is built; armv7 musl runs with
+//! `BBSDK_TEST_ALL_TARGETS=1` (README.md, "Slow tests").
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -214,8 +216,25 @@ fn aarch64_musl_built_by_bbsdk() {
     );
 }
 
+/// Slow tests run only with `BBSDK_TEST_ALL_TARGETS=1` (README.md, "Slow
+/// tests"); without it they say so on stderr.
+fn all_targets_opted_in(name: &str) -> bool {
+    if std::env::var("BBSDK_TEST_ALL_TARGETS").as_deref() == Ok("1") {
+        return true;
+    }
+    eprintln!(
+        "NOT RUN: {name} builds a second musl sysroot when cold; set BBSDK_TEST_ALL_TARGETS=1 to run it (README.md, \"Slow tests\")"
+    );
+    false
+}
+
+/// Opt-in: a cold run builds musl a second time (the aarch64 test above
+/// covers the same code by default).
 #[test]
 fn armv7_musl_built_by_bbsdk() {
+    if !all_targets_opted_in("armv7_musl_built_by_bbsdk") {
+        return;
+    }
     check_target(
         "container_armv7_musl_defconfig",
         Kind::BbsdkLibc,
@@ -306,4 +325,140 @@ fn wrapper_rejects_host_paths() {
         .arg("-o")
         .arg(out.path().join("t")));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A library the target already has is used, not copied; one found
+/// nowhere is an error naming it. Shared libraries get no loader.
+#[test]
+fn runtime_libraries_come_from_the_target_first() {
+    let out = tempfile::tempdir().unwrap();
+    let (_, p) = prepared("container_aarch64_musl_defconfig", out.path());
+    let cc = &p.toolchain.cc;
+    let work = out.path().join("work");
+    let root = work.join("root");
+    std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::write(
+        work.join("foo.c"),
+        "#include <stdlib.h>\nint foo(void) { return atoi(\"42\"); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("main.c"),
+        "#include <stdio.h>\nint foo(void);\nint main(void) { printf(\"foo %d\\n\", foo()); return 0; }\n",
+    )
+    .unwrap();
+    let lib = root.join("usr/lib/libfoo.so");
+    ok(
+        &run(Command::new(cc)
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(&lib)
+            .arg(work.join("foo.c"))),
+        "shared library",
+    );
+    let needs = dynamic_needs(&std::fs::read(&lib).unwrap()).unwrap();
+    assert_eq!(needs.interpreter, None, "a shared library has no loader");
+    assert_eq!(needs.needed, vec!["libc.so".to_string()]);
+    let prog = root.join("usr/bin/foo");
+    ok(
+        &run(Command::new(cc)
+            .arg(work.join("main.c"))
+            .arg(format!("-L{}", root.join("usr/lib").display()))
+            .arg("-lfoo")
+            .arg("-o")
+            .arg(&prog)),
+        "program using libfoo",
+    );
+    // Without libfoo in the target: an error naming it and the program.
+    std::fs::rename(&lib, work.join("libfoo.so")).unwrap();
+    let e = install_runtime_libs(&root, &p.runtime_lib_dirs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("usr/bin/foo") && e.contains("needs libfoo.so") && e.contains("hint:"),
+        "{e}"
+    );
+    // With it: only libc and the loader are copied, libfoo is the target's.
+    std::fs::rename(work.join("libfoo.so"), &lib).unwrap();
+    let _ = std::fs::remove_dir_all(root.join("lib"));
+    let copied = install_runtime_libs(&root, &p.runtime_lib_dirs).unwrap();
+    assert_eq!(
+        copied,
+        vec![
+            PathBuf::from("lib/ld-musl-aarch64.so.1"),
+            PathBuf::from("lib/libc.so")
+        ]
+    );
+    let o = run(Command::new("chroot").arg(&root).arg("/usr/bin/foo"));
+    assert_eq!(ok(&o, "foo in a chroot"), "foo 42\n");
+}
+
+/// `bbsdk source` also fetches what the toolchain builds from.
+#[test]
+fn source_fetches_the_musl_source() {
+    let out = tempfile::tempdir().unwrap();
+    let bbsdk = |args: &[&str]| {
+        run(Command::new(env!("CARGO_BIN_EXE_bbsdk"))
+            .arg("-O")
+            .arg(out.path())
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("BBSDK_DL_DIR", shared("dl")))
+    };
+    ok(
+        &bbsdk(&["make", "container_armv7_musl_defconfig"]),
+        "defconfig",
+    );
+    let listed = ok(&bbsdk(&["source"]), "bbsdk source");
+    assert!(listed.contains("musl-1.2.3.tar.gz"), "{listed}");
+    assert!(shared("dl").join("musl-1.2.3.tar.gz").is_file());
+}
+
+/// Opt-in (a 137 MB download and `make headers_install`): the kernel
+/// headers built from Debian's Linux 6.1.4 source equal, file for file, the
+/// ones Debian's linux-libc-dev-arm64-cross 6.1.4 package ships.
+#[test]
+fn kernel_headers_from_source_match_debians() {
+    use bbsdk::target::{Arch, Libc, Target};
+    use bbsdk::toolchain::bbsdk_libc::{kernel_headers, linux_source, HeadersFrom};
+    if !all_targets_opted_in("kernel_headers_from_source_match_debians") {
+        return;
+    }
+    let target = Target {
+        arch: Arch::Aarch64,
+        libc: Libc::Musl,
+        hard_float: true,
+    };
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cache = shared("toolchain-cache");
+    let fetcher = Fetcher::new(shared("dl"), Mirrors::default()).unwrap();
+    let source = linux_source(top, "6.1.4").unwrap();
+    let from = HeadersFrom::Source {
+        source: &source,
+        fetcher: &fetcher,
+        jobs: 2,
+    };
+    let built = kernel_headers(&target, &cache, &from).unwrap();
+    let again = kernel_headers(&target, &cache, &from).unwrap();
+    assert!(again.reused && again.path == built.path);
+    let debian = kernel_headers(&target, &cache, &HeadersFrom::Debian).unwrap();
+    let files = |root: &Path| -> BTreeSet<String> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.path().strip_prefix(root).unwrap().display().to_string())
+            .collect()
+    };
+    let a = files(&built.path.join("usr/include"));
+    let b = files(&debian.path.join("usr/include"));
+    assert!(a.len() > 800, "{} headers", a.len());
+    assert_eq!(a, b, "same files");
+    for f in &a {
+        assert_eq!(
+            std::fs::read(built.path.join("usr/include").join(f)).unwrap(),
+            std::fs::read(debian.path.join("usr/include").join(f)).unwrap(),
+            "{f}"
+        );
+    }
 }

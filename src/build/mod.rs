@@ -697,8 +697,9 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// What `clean` removes from an output directory.
-const CLEANED: [&str; 13] = [
+const CLEANED: [&str; 14] = [
     "build",
+    "toolchain",
     "per-package",
     "staging",
     "target",

@@ -32,15 +32,22 @@ pub const MUSL_SOURCES: &str = "toolchains/bbsdk-libc/musl.toml";
 /// Bumped when the layout or the build procedure of a sysroot changes.
 const FORMAT: &str = "bbsdk-sysroot-1";
 
+/// The Linux source releases the kernel headers can be built from, relative
+/// to the tree's top (`BBSDK_KERNEL_HEADERS_FROM_SOURCE`).
+pub const LINUX_SOURCES: &str = "toolchains/bbsdk-libc/linux.toml";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MuslFile {
-    musl: Vec<MuslRelease>,
+struct ReleaseList {
+    #[serde(default)]
+    musl: Vec<Release>,
+    #[serde(default)]
+    linux: Vec<Release>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MuslRelease {
+struct Release {
     version: String,
     file: String,
     #[serde(default)]
@@ -50,15 +57,22 @@ struct MuslRelease {
     debian: Option<crate::package::DebianSource>,
 }
 
-/// The source of a musl release, from `toolchains/bbsdk-libc/musl.toml`.
-pub fn musl_source(top: &Path, version: &str) -> Result<crate::fetch::Source, ToolchainError> {
-    let path = top.join(MUSL_SOURCES);
+/// The source of `version` in the release list `list` (relative to `top`),
+/// in its `[[table]]` entries; `symbol` names the option for the hint.
+fn release_source(
+    top: &Path,
+    list: &str,
+    table: &str,
+    version: &str,
+    symbol: &str,
+) -> Result<crate::fetch::Source, ToolchainError> {
+    let path = top.join(list);
     let text = fs::read_to_string(&path)
         .map_err(|e| ToolchainError::Probe(format!("{}: {e}", path.display())))?;
-    let file: MuslFile = toml::from_str(&text).map_err(|e| {
+    let file: ReleaseList = toml::from_str(&text).map_err(|e| {
         let line = e
             .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
             .unwrap_or(1);
         ToolchainError::Probe(format!(
             "{}:{line}: {}\n  hint: see the comment at the top of the file for the format",
@@ -66,10 +80,15 @@ pub fn musl_source(top: &Path, version: &str) -> Result<crate::fetch::Source, To
             e.message()
         ))
     })?;
-    let known: Vec<&str> = file.musl.iter().map(|m| m.version.as_str()).collect();
-    let Some(m) = file.musl.iter().find(|m| m.version == version) else {
+    let releases = if table == "linux" {
+        &file.linux
+    } else {
+        &file.musl
+    };
+    let known: Vec<&str> = releases.iter().map(|m| m.version.as_str()).collect();
+    let Some(m) = releases.iter().find(|m| m.version == version) else {
         return Err(ToolchainError::Probe(format!(
-            "musl {version:?} (BBSDK_MUSL_VERSION) is not listed in {}; known: {}\n  hint: set BBSDK_MUSL_VERSION to a known version, or add an entry with the release's sha256",
+            "{table} {version:?} ({symbol}) is not listed in {}; known: {}\n  hint: set {symbol} to a known version, or add an entry with the release's sha256",
             path.display(),
             known.join(", ")
         )));
@@ -84,6 +103,31 @@ pub fn musl_source(top: &Path, version: &str) -> Result<crate::fetch::Source, To
             file: d.file.clone(),
         }),
     })
+}
+
+/// The source of a musl release, from `toolchains/bbsdk-libc/musl.toml`.
+pub fn musl_source(top: &Path, version: &str) -> Result<crate::fetch::Source, ToolchainError> {
+    release_source(top, MUSL_SOURCES, "musl", version, "BBSDK_MUSL_VERSION")
+}
+
+/// The source of a Linux release, from `toolchains/bbsdk-libc/linux.toml`.
+pub fn linux_source(top: &Path, version: &str) -> Result<crate::fetch::Source, ToolchainError> {
+    release_source(
+        top,
+        LINUX_SOURCES,
+        "linux",
+        version,
+        "BBSDK_KERNEL_HEADERS_VERSION",
+    )
+}
+
+/// The kernel's name for the architecture (`ARCH=` of its Makefile).
+pub fn kernel_arch(target: &Target) -> &'static str {
+    match target.arch {
+        Arch::X86_64 => "x86",
+        Arch::Aarch64 => "arm64",
+        Arch::Armv7 => "arm",
+    }
 }
 
 /// musl's name for the architecture, as in `/lib/ld-musl-<name>.so.1`.
@@ -234,28 +278,214 @@ fn hex(d: impl AsRef<[u8]>) -> String {
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where the kernel headers come from.
+pub enum HeadersFrom<'a> {
+    /// The files of Debian's `linux-libc-dev[-<arch>-cross]` package.
+    Debian,
+    /// `make headers_install` in a Linux source tree fetched through the
+    /// fetcher (only the files it needs are extracted).
+    Source {
+        source: &'a crate::fetch::Source,
+        fetcher: &'a Fetcher,
+        jobs: usize,
+    },
+}
+
 /// The Linux kernel headers for `target` as a sysroot tree
-/// (`<cache>/toolchains/linux-headers-<cpu>-<hash>/usr/include`).
-pub fn kernel_headers(target: &Target, cache_dir: &Path) -> Result<Cached, ToolchainError> {
-    let (files, version) = headers_files(target)?;
+/// (`<cache>/toolchains/linux-headers-<arch>-...-<hash>/usr/include`).
+pub fn kernel_headers(
+    target: &Target,
+    cache_dir: &Path,
+    from: &HeadersFrom<'_>,
+) -> Result<Cached, ToolchainError> {
+    match from {
+        HeadersFrom::Debian => debian_headers(target, cache_dir),
+        HeadersFrom::Source {
+            source,
+            fetcher,
+            jobs,
+        } => source_headers(target, cache_dir, source, fetcher, *jobs),
+    }
+}
+
+/// Top-level files and directories of a Linux tree that `headers_install`
+/// for `karch` reads.
+fn needed_by_headers_install(rel: &Path, karch: &str) -> bool {
+    let s = rel.to_string_lossy();
+    matches!(s.as_ref(), "Makefile" | "Kbuild" | "Kconfig")
+        || [
+            "scripts/",
+            "include/",
+            "tools/include/",
+            "tools/arch/",
+            "tools/scripts/",
+        ]
+        .iter()
+        .any(|p| s.starts_with(p))
+        || s.starts_with(&format!("arch/{karch}/"))
+}
+
+fn source_headers(
+    target: &Target,
+    cache_dir: &Path,
+    source: &crate::fetch::Source,
+    fetcher: &Fetcher,
+    jobs: usize,
+) -> Result<Cached, ToolchainError> {
+    let karch = kernel_arch(target);
     let mut h = Sha256::new();
-    h.update(FORMAT);
-    h.update(headers_package(target).0);
-    h.update(&version);
-    for (rel, host) in &files {
-        let bytes = fs::read(host).map_err(|e| io_err("cannot read", host, e))?;
-        h.update(rel.to_string_lossy().as_bytes());
+    for part in [FORMAT, "linux-headers_install", &source.sha256, karch] {
+        h.update(part.as_bytes());
         h.update([0]);
-        h.update(Sha256::digest(&bytes));
     }
     let identity = hex(h.finalize());
     let name = format!(
-        "linux-headers-{}-{}-{}",
+        "linux-headers-{}-src-{}",
         musl_arch(target),
-        version.replace([':', '~', '+'], "_"),
         &identity[..16]
     );
     let dir = cache_dir.join("toolchains");
+    let (path, reused) = cached_build(&dir, &name, |out| {
+        let archive = fetcher
+            .fetch(source)
+            .map_err(|e| ToolchainError::Probe(format!("Linux source: {e}")))?;
+        let src = out.join(".src");
+        extract_some(&archive, &src, |rel| needed_by_headers_install(rel, karch))?;
+        let log = out.join("build.log");
+        run_logged(
+            &[
+                "make".into(),
+                format!("ARCH={karch}"),
+                "HOSTCC=gcc".into(),
+                format!("-j{}", jobs.max(1)),
+                "headers_install".into(),
+                format!("INSTALL_HDR_PATH={}", out.join("usr").display()),
+            ],
+            &src,
+            &log,
+            "make headers_install",
+            &format!("Linux {} headers", karch),
+        )?;
+        fs::remove_dir_all(&src).map_err(|e| io_err("cannot remove", &src, e))?;
+        Ok(())
+    })?;
+    Ok(Cached {
+        path,
+        identity,
+        reused,
+    })
+}
+
+/// Extracts the entries of a `.tar.xz` (or `.tar.gz`) whose path, without
+/// the first component, `keep` accepts.
+fn extract_some(
+    archive: &Path,
+    dest: &Path,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<(), ToolchainError> {
+    let f = fs::File::open(archive).map_err(|e| io_err("cannot open", archive, e))?;
+    let reader: Box<dyn std::io::Read> = if archive.to_string_lossy().ends_with(".gz") {
+        Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(f)))
+    } else {
+        Box::new(xz2::read::XzDecoder::new(std::io::BufReader::new(f)))
+    };
+    let bad = |e: std::io::Error| ToolchainError::Probe(format!("{}: {e}", archive.display()));
+    let mut tar = tar::Archive::new(reader);
+    for entry in tar.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        let path = entry.path().map_err(bad)?.into_owned();
+        let rel: PathBuf = path.components().skip(1).collect();
+        if rel.as_os_str().is_empty()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            || !keep(&rel)
+        {
+            continue;
+        }
+        let to = dest.join(&rel);
+        if let Some(p) = to.parent() {
+            fs::create_dir_all(p).map_err(|e| io_err("cannot create", p, e))?;
+        }
+        entry.unpack(&to).map_err(bad)?;
+    }
+    Ok(())
+}
+
+/// Runs `argv` in `dir` with its output appended to `log`; a failure is an
+/// error with the log's last lines.
+fn run_logged(
+    argv: &[String],
+    dir: &Path,
+    log_path: &Path,
+    what: &str,
+    building: &str,
+) -> Result<(), ToolchainError> {
+    let mut log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|e| io_err("cannot create", log_path, e))?;
+    let _ = writeln!(log, "+ {}", argv.join(" "));
+    let out = log
+        .try_clone()
+        .map_err(|e| io_err("cannot write", log_path, e))?;
+    let err = log
+        .try_clone()
+        .map_err(|e| io_err("cannot write", log_path, e))?;
+    let st = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(dir)
+        .env("LANG", "C")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .map_err(|e| ToolchainError::Probe(format!("cannot run {}: {e}", argv[0])))?;
+    if st.success() {
+        return Ok(());
+    }
+    let text = fs::read_to_string(log_path).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(15).collect();
+    let kept = log_path
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.join(format!("{}-failed.log", building.replace(' ', "-"))))
+        .unwrap_or_else(|| PathBuf::from("failed.log"));
+    let _ = fs::copy(log_path, &kept);
+    Err(ToolchainError::Probe(format!(
+        "building {building}: {what} failed ({st}); last lines of the log:\n{}\n  full log: {}",
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        kept.display()
+    )))
+}
+
+fn debian_headers(target: &Target, cache_dir: &Path) -> Result<Cached, ToolchainError> {
+    let (pkg, _) = headers_package(target);
+    let dir = cache_dir.join("toolchains");
+    // Hashing every header takes a moment: the identity is remembered
+    // against dpkg's file list of the package, which an upgrade rewrites.
+    let key = crate::memo::program_key(
+        &Path::new("/var/lib/dpkg/info").join(format!("{pkg}.list")),
+        &[],
+    );
+    let memo = dir.join(format!("linux-headers-{}.identity.json", musl_arch(target)));
+    let found: Result<(String, String), ToolchainError> = crate::memo::remember(key, &memo, || {
+        let (files, version) = headers_files(target)?;
+        Ok((headers_identity(target, &files, &version)?, version))
+    });
+    let (identity, version) = found?;
+    let name = headers_dir_name(target, &version, &identity);
+    if dir.join(&name).is_dir() {
+        return Ok(Cached {
+            path: dir.join(name),
+            identity,
+            reused: true,
+        });
+    }
+    let (files, version) = headers_files(target)?;
+    let identity = headers_identity(target, &files, &version)?;
+    let name = headers_dir_name(target, &version, &identity);
     let (path, reused) = cached_build(&dir, &name, |tmp| {
         let inc = tmp.join("usr/include");
         for (rel, host) in &files {
@@ -274,6 +504,33 @@ pub fn kernel_headers(target: &Target, cache_dir: &Path) -> Result<Cached, Toolc
     })
 }
 
+fn headers_identity(
+    target: &Target,
+    files: &[(PathBuf, PathBuf)],
+    version: &str,
+) -> Result<String, ToolchainError> {
+    let mut h = Sha256::new();
+    h.update(FORMAT);
+    h.update(headers_package(target).0);
+    h.update(version);
+    for (rel, host) in files {
+        let bytes = fs::read(host).map_err(|e| io_err("cannot read", host, e))?;
+        h.update(rel.to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(Sha256::digest(&bytes));
+    }
+    Ok(hex(h.finalize()))
+}
+
+fn headers_dir_name(target: &Target, version: &str, identity: &str) -> String {
+    format!(
+        "linux-headers-{}-{}-{}",
+        musl_arch(target),
+        version.replace([':', '~', '+'], "_"),
+        &identity[..16]
+    )
+}
+
 /// What building a musl sysroot needs.
 pub struct MuslRequest<'a> {
     pub target: &'a Target,
@@ -283,6 +540,8 @@ pub struct MuslRequest<'a> {
     pub arch_flags: &'a [String],
     /// The musl release's source (see [`musl_source`]).
     pub source: &'a crate::fetch::Source,
+    /// The kernel headers (see [`kernel_headers`]).
+    pub headers: &'a Cached,
     pub fetcher: &'a Fetcher,
     pub cache_dir: &'a Path,
     pub jobs: usize,
@@ -292,7 +551,7 @@ pub struct MuslRequest<'a> {
 /// crt files, `libc.a`, `libc.so` and the loader link
 /// `lib/ld-musl-<arch>.so.1 -> ../usr/lib/libc.so`. Built once per identity.
 pub fn musl_sysroot(req: &MuslRequest<'_>) -> Result<Cached, ToolchainError> {
-    let headers = kernel_headers(req.target, req.cache_dir)?;
+    let headers = req.headers;
     let mut h = Sha256::new();
     for part in [
         FORMAT,
@@ -429,4 +688,62 @@ fn copy_tree_no_clobber(from: &Path, to: &Path) -> Result<(), ToolchainError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn musl_versions_come_from_the_list_with_their_checksum() {
+        let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let s = musl_source(top, "1.2.3").unwrap();
+        assert_eq!(s.file_name, "musl-1.2.3.tar.gz");
+        assert!(s.sha256.starts_with("7d5b0b60"));
+        assert_eq!(s.debian.unwrap().package, "musl");
+        let e = musl_source(top, "9.9.9").unwrap_err().to_string();
+        assert!(
+            e.contains("musl \"9.9.9\"") && e.contains("known: 1.2.3") && e.contains("hint:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_musl_list_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join(MUSL_SOURCES);
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(
+            &f,
+            "[[musl]]\nversion = \"1.2.3\"\nfile = \"m.tar.gz\"\nsha256 = \"x\"\nmirror = 1\n",
+        )
+        .unwrap();
+        let e = musl_source(dir.path(), "1.2.3").unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("{}:5:", f.display())) && e.contains("mirror"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn loader_names() {
+        let t = |arch, hard_float| Target {
+            arch,
+            libc: crate::target::Libc::Musl,
+            hard_float,
+        };
+        assert_eq!(
+            musl_loader(&t(Arch::X86_64, true)),
+            "/lib/ld-musl-x86_64.so.1"
+        );
+        assert_eq!(
+            musl_loader(&t(Arch::Aarch64, true)),
+            "/lib/ld-musl-aarch64.so.1"
+        );
+        assert_eq!(
+            musl_loader(&t(Arch::Armv7, true)),
+            "/lib/ld-musl-armhf.so.1"
+        );
+        assert_eq!(musl_loader(&t(Arch::Armv7, false)), "/lib/ld-musl-arm.so.1");
+    }
 }

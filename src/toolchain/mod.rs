@@ -12,7 +12,7 @@ pub mod wrapper;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use prepare::{arch_flags, prepare, Kind, Prepared, Setup};
+pub use prepare::{arch_flags, prepare, sources, Kind, Prepared, Setup};
 pub use probe::{cached_output, probe, Probe};
 
 use crate::target::{Arch, Libc, Target};

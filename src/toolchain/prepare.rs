@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::bbsdk_libc::{self, Cached, MuslRequest};
+use super::bbsdk_libc::{self, Cached, HeadersFrom, MuslRequest};
 use super::wrapper::{self, WrapperSpec};
 use super::{external, probe, target_cflags, ExternalSource, Toolchain, ToolchainError};
 use crate::fetch::Fetcher;
@@ -113,18 +113,20 @@ pub fn arch_flags(values: &BTreeMap<String, String>) -> Vec<String> {
         .collect()
 }
 
-fn gcc_print(cc: &Path, flags: &[String], what: &str) -> Option<PathBuf> {
-    let out = Command::new(cc).args(flags).arg(what).output().ok()?;
-    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !out.status.success() || s.is_empty() || !s.starts_with('/') {
+/// `cc flags what` (a `-print-*` question), remembered in `work`.
+fn gcc_print(cc: &Path, flags: &[String], what: &str, work: &Path) -> Option<PathBuf> {
+    let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    args.push(what);
+    let s = super::cached_output(cc, &args, work).ok()?;
+    if s.is_empty() || !s.starts_with('/') {
         return None;
     }
     Some(PathBuf::from(s))
 }
 
 /// The directory holding `file` as the compiler finds it, canonical.
-fn lib_dir_of(cc: &Path, flags: &[String], file: &str) -> Option<PathBuf> {
-    let p = gcc_print(cc, flags, &format!("-print-file-name={file}"))?;
+fn lib_dir_of(cc: &Path, flags: &[String], file: &str, work: &Path) -> Option<PathBuf> {
+    let p = gcc_print(cc, flags, &format!("-print-file-name={file}"), work)?;
     let p = p.canonicalize().ok()?;
     p.parent().map(Path::to_path_buf)
 }
@@ -132,6 +134,17 @@ fn lib_dir_of(cc: &Path, flags: &[String], file: &str) -> Option<PathBuf> {
 /// The directory of the `name` the linker really uses when `cc` links a
 /// program (from `-Wl,--trace`), canonical.
 fn linked_lib_dir(cc: &Path, flags: &[String], work: &Path, name: &str) -> Option<PathBuf> {
+    let mut key_args = flags.to_vec();
+    key_args.extend(["-Wl,--trace".to_string(), name.to_string()]);
+    let key = crate::memo::program_key(cc, &key_args);
+    let file = work.join(format!("linked-{name}.json"));
+    crate::memo::remember(key, &file, || {
+        linked_lib_dir_now(cc, flags, work, name).ok_or(())
+    })
+    .ok()
+}
+
+fn linked_lib_dir_now(cc: &Path, flags: &[String], work: &Path, name: &str) -> Option<PathBuf> {
     std::fs::create_dir_all(work).ok()?;
     let src = work.join("trace.c");
     std::fs::write(&src, "int main(void) { return 0; }\n").ok()?;
@@ -161,6 +174,27 @@ fn external_source(values: &BTreeMap<String, String>) -> ExternalSource {
     }
 }
 
+/// The source files the configured toolchain builds from (for `bbsdk
+/// source`, so a later build needs no network): musl's for the bbsdk-built
+/// C library, none for the other types.
+pub fn sources(
+    values: &BTreeMap<String, String>,
+    top: &Path,
+) -> Result<Vec<crate::fetch::Source>, ToolchainError> {
+    let v = |k: &str| values.get(k).map(String::as_str).unwrap_or("");
+    if Kind::from_values(values) != Kind::BbsdkLibc {
+        return Ok(Vec::new());
+    }
+    let mut out = vec![bbsdk_libc::musl_source(top, v("BBSDK_MUSL_VERSION"))?];
+    if v("BBSDK_KERNEL_HEADERS_FROM_SOURCE") == "y" {
+        out.push(bbsdk_libc::linux_source(
+            top,
+            v("BBSDK_KERNEL_HEADERS_VERSION"),
+        )?);
+    }
+    Ok(out)
+}
+
 /// Makes the configured toolchain ready: see the module documentation.
 pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
     let kind = Kind::from_values(setup.values);
@@ -177,7 +211,8 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
         ));
     }
     let tc_dir = setup.output.join("toolchain");
-    let probe_dir = tc_dir.join("probe");
+    // Beside the host gcc's answers; `make clean` forgets them all.
+    let probe_dir = setup.output.join("build").join(".toolchain-probe");
     let source = external_source(setup.values);
     let arch = arch_flags(setup.values);
     let target = setup.target;
@@ -198,12 +233,24 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
             };
             let ext = external(&glibc, &source, &prefix, setup.values, &probe_dir)?;
             let musl_src = bbsdk_libc::musl_source(setup.top, v("BBSDK_MUSL_VERSION"))?;
-            let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir)?;
+            let linux_src = (v("BBSDK_KERNEL_HEADERS_FROM_SOURCE") == "y")
+                .then(|| bbsdk_libc::linux_source(setup.top, v("BBSDK_KERNEL_HEADERS_VERSION")))
+                .transpose()?;
+            let from = match &linux_src {
+                Some(source) => HeadersFrom::Source {
+                    source,
+                    fetcher: setup.fetcher,
+                    jobs: setup.jobs,
+                },
+                None => HeadersFrom::Debian,
+            };
+            let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir, &from)?;
             let sr = bbsdk_libc::musl_sysroot(&MuslRequest {
                 target,
                 cc: &ext,
                 arch_flags: &arch,
                 source: &musl_src,
+                headers: &headers,
                 fetcher: setup.fetcher,
                 cache_dir: setup.cache_dir,
                 jobs: setup.jobs,
@@ -212,8 +259,8 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
             wrapper::replace_symlink(&sr.path, &link)?;
             cached.push(headers);
             cached.push(sr);
-            let gcc_inc =
-                gcc_print(&ext.cc, &arch, "-print-file-name=include").ok_or_else(|| {
+            let gcc_inc = gcc_print(&ext.cc, &arch, "-print-file-name=include", &probe_dir)
+                .ok_or_else(|| {
                     ToolchainError::Probe(format!(
                         "{} -print-file-name=include gives no directory",
                         ext.cc.display()
@@ -250,7 +297,8 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
             if target.libc == Libc::Musl {
                 // Debian's musl-gcc has no kernel headers: add them after
                 // musl's own.
-                let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir)?;
+                let headers =
+                    bbsdk_libc::kernel_headers(target, setup.cache_dir, &HeadersFrom::Debian)?;
                 let link = tc_dir.join("kernel-headers");
                 wrapper::replace_symlink(&headers.path, &link)?;
                 pre.push("-idirafter".into());
@@ -260,8 +308,8 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
                 // -print-file-name does not see: ask the linker.
                 dirs.extend(linked_lib_dir(&ext.cc, &arch, &probe_dir, "libc.so"));
             } else {
-                dirs.extend(lib_dir_of(&ext.cc, &arch, "libc.so.6"));
-                dirs.extend(lib_dir_of(&ext.cc, &arch, "libgcc_s.so.1"));
+                dirs.extend(lib_dir_of(&ext.cc, &arch, "libc.so.6", &probe_dir));
+                dirs.extend(lib_dir_of(&ext.cc, &arch, "libgcc_s.so.1", &probe_dir));
                 dirs.dedup();
             }
             (ext, None, dirs)
@@ -300,7 +348,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
     }
     // The wrapper must build for the target: same checks as the external
     // compiler, now with the C library the configuration asks for.
-    let p = probe(&cc, &[], &probe_dir).map_err(ToolchainError::Probe)?;
+    let p = probe(&cc, &[], &probe_dir.join("wrapper")).map_err(ToolchainError::Probe)?;
     if p.arch != target.arch
         || p.libc != target.libc
         || (target.arch == Arch::Armv7 && p.hard_float != target.hard_float)
