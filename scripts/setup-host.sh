@@ -27,6 +27,8 @@ packages=(
     bubblewrap runc umoci skopeo docker.io docker-registry
     # htpasswd (bcrypt) for the registry's Basic auth in tests/images.rs
     apache2-utils
+    # booting the cpio initramfs under qemu (tests/images.rs)
+    qemu-system-x86
     # password hashes cross-checked by the rootfs tests
     openssl
     # benchmarks
@@ -52,6 +54,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$here/setup-debian-src.sh"
+
+# A Debian kernel for the initramfs boot test: the .deb only, never
+# installed (the test takes vmlinuz out of it with dpkg-deb).
+kdir=/var/cache/bbsdk/kernel
+if ! ls "$kdir"/linux-image-*.deb >/dev/null 2>&1; then
+    mkdir -p "$kdir"
+    kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+    if [ -n "$kpkg" ]; then
+        (cd "$kdir" && apt-get download -q "$kpkg") || echo "setup-host.sh: could not download $kpkg" >&2
+    fi
+fi
 
 # binfmt_misc: mount it if needed and register qemu for aarch64 and arm with
 # the F flag (the interpreter is opened at registration, so it also works

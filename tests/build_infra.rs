@@ -124,18 +124,35 @@ fn cmake_and_meson_packages_cross_and_host() {
 }
 
 const KBOX_MAKEFILE: &str = "all:
-\t. ./.config && echo \"$$CONFIG_GREETING $$CONFIG_EXTRA\" > greeting.txt
-olddefconfig:
-\tgrep -q '^CONFIG_GREETING=' .config || echo 'CONFIG_GREETING=\"default\"' >> .config
-\ttouch olddefconfig-ran
+\t. ./.config && echo \"$$CONFIG_GREETING $$CONFIG_EXTRA $$CONFIG_SHOUT\" > greeting.txt
 install:
 \tinstall -D -m 644 greeting.txt $(DESTDIR)/etc/greeting
+";
+
+/// kbox's own Kconfig tree: bbsdk's engine runs olddefconfig over it.
+const KBOX_KCONFIG: &str = "config GREETING
+\tstring \"Greeting\"
+\tdefault \"default\"
+
+config EXTRA
+\tstring \"Extra words\"
+\tdefault \"\"
+
+config SHOUT
+\tbool \"Shout\"
+\tdefault y
 ";
 
 #[test]
 fn kconfig_packages_get_their_config_file_and_fragments() {
     let w = World::empty();
-    let src = w.source("kbox-1.0", &[("Makefile", KBOX_MAKEFILE, 0o644)]);
+    let src = w.source(
+        "kbox-1.0",
+        &[
+            ("Makefile", KBOX_MAKEFILE, 0o644),
+            ("Config.in", KBOX_KCONFIG, 0o644),
+        ],
+    );
     w.recipe(
         "kbox",
         &format!("{src}\n[build]\nsystem = \"kconfig\"\n\n[build.kconfig]\nconfig_symbol = \"BBSDK_PACKAGE_KBOX_CONFIG\"\nfragments_symbol = \"BBSDK_PACKAGE_KBOX_FRAGMENTS\"\n"),
@@ -162,11 +179,13 @@ fn kconfig_packages_get_their_config_file_and_fragments() {
     );
     let r = w.build(&reg, &p).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.built, ["kbox"]);
+    // The file and the fragment, and SHOUT's default from olddefconfig.
     assert_eq!(
         read(&w.out.join("target/etc/greeting")),
-        "from-config and-fragment\n"
+        "from-config and-fragment y\n"
     );
-    assert!(w.out.join("build/kbox-1.0/olddefconfig-ran").is_file());
+    let config = read(&w.out.join("build/kbox-1.0/.config"));
+    assert!(config.contains("CONFIG_SHOUT=y\n"), "{config}");
 
     // No configuration file: a recipe error that says which symbol.
     let p = w.plan_values(&reg, &[("BBSDK_PACKAGE_KBOX", "y")]);

@@ -131,14 +131,14 @@ fn build(dir: &Path, name: &str, config: &str) -> PathBuf {
 
 fn x86_config(overlay: &Path, tag: &str, extra: &str) -> String {
     format!(
-        "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/hello\"\nBBSDK_IMAGE_TAG=\"{tag}\"\nBBSDK_IMAGE_ENTRYPOINT=\"/usr/bin/hello\"\nBBSDK_IMAGE_CMD=\"'a b' c\"\nBBSDK_IMAGE_ENV=\"PATH=/usr/bin:/bin \\\"GREETING=big world\\\"\"\n{extra}",
+        "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/hello\"\nBBSDK_IMAGE_TAG=\"{tag}\"\nBBSDK_IMAGE_ENTRYPOINT=\"/usr/bin/hello\"\nBBSDK_IMAGE_CMD=\"'a b' c\"\nBBSDK_IMAGE_ENV=\"PATH=/usr/bin:/bin \\\"GREETING=big world\\\"\"\n{extra}",
         overlay.display()
     )
 }
 
 fn arm_config(overlay: &Path, tag: &str, extra: &str) -> String {
     format!(
-        "BBSDK_ARCH_ARMV7=y\nBBSDK_LIBC_GLIBC=y\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/hello\"\nBBSDK_IMAGE_TAG=\"{tag}\"\nBBSDK_IMAGE_ENTRYPOINT=\"/usr/bin/hello\"\nBBSDK_IMAGE_CMD=\"armv7\"\n{extra}",
+        "BBSDK_ARCH_ARMV7=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/hello\"\nBBSDK_IMAGE_TAG=\"{tag}\"\nBBSDK_IMAGE_ENTRYPOINT=\"/usr/bin/hello\"\nBBSDK_IMAGE_CMD=\"armv7\"\n{extra}",
         overlay.display()
     )
 }
@@ -672,7 +672,7 @@ fn bad_image_settings_name_the_symbol() {
     let def = t.path().join("bad_defconfig");
     std::fs::write(
         &def,
-        "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\nBBSDK_IMAGE_CMD=\"echo 'unclosed\"\n",
+        "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_IMAGE_CMD=\"echo 'unclosed\"\n",
     )
     .unwrap();
     assert!(bbsdk(&out, &["defconfig", def.to_str().unwrap()])
@@ -855,4 +855,293 @@ fn push_with_basic_and_bearer_token_auth() {
         &format!("docker://{dest}"),
     ]));
     assert_eq!(remote["Digest"], local.as_str());
+}
+
+/// vmlinuz from the Debian kernel package `scripts/setup-host.sh` downloads
+/// into /var/cache/bbsdk/kernel (or `$BBSDK_TEST_KERNEL_DEB`), taken out
+/// with dpkg-deb; the package is never installed.
+fn debian_kernel(dir: &Path) -> PathBuf {
+    let deb = match std::env::var_os("BBSDK_TEST_KERNEL_DEB") {
+        Some(d) => PathBuf::from(d),
+        None => std::fs::read_dir("/var/cache/bbsdk/kernel")
+            .ok()
+            .and_then(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.to_string_lossy().ends_with("_amd64.deb"))
+            })
+            .expect(
+                "no Debian kernel package in /var/cache/bbsdk/kernel (scripts/setup-host.sh downloads it)",
+            ),
+    };
+    let x = dir.join("kernel");
+    std::fs::create_dir_all(&x).unwrap();
+    let script = format!(
+        "dpkg-deb --fsys-tarfile '{}' | tar -x -C '{}' --wildcards './boot/vmlinuz-*'",
+        deb.display(),
+        x.display()
+    );
+    run(Command::new("sh").arg("-c").arg(script));
+    std::fs::read_dir(x.join("boot"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("vmlinuz-")
+        })
+        .expect("vmlinuz in the kernel package")
+}
+
+/// Boots `initrd` under qemu-system-x86_64 with a Debian kernel; returns
+/// the serial console. Emulated (TCG): KVM inside this kind of nested VM
+/// refuses qemu's CPU models, and the boot takes seconds anyway.
+fn qemu_boot(dir: &Path, initrd: &Path, init: &str) -> String {
+    let kernel = debian_kernel(dir);
+    let accel = "tcg";
+    let out = Command::new("timeout")
+        .args(["240", "qemu-system-x86_64", "-accel", accel, "-m", "256"])
+        .args([
+            "-nographic",
+            "-no-reboot",
+            "-monitor",
+            "none",
+            "-serial",
+            "stdio",
+        ])
+        .arg("-kernel")
+        .arg(&kernel)
+        .arg("-initrd")
+        .arg(initrd)
+        .arg("-append")
+        .arg(format!("console=ttyS0 panic=-1 rdinit={init} quiet"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("qemu-system-x86_64 (Debian package qemu-system-x86, scripts/setup-host.sh)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn embedded_cpio_boots_under_qemu() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("init.c");
+    std::fs::write(
+        &src,
+        r#"#include <stdio.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(void) {
+    struct stat st;
+    FILE *f = fopen("/etc/marker", "r");
+    char line[64] = "no marker file\n";
+    if (f) fgets(line, sizeof line, f);
+    int dev_ok = stat("/dev/console", &st) == 0 && S_ISCHR(st.st_mode);
+    printf("BBSDK-INIT pid=%d console=%s %s", (int)getpid(), dev_ok ? "chr" : "missing", line);
+    fflush(stdout);
+    sync();
+    reboot(RB_POWER_OFF);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let init = t.path().join("init");
+    run(Command::new("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&init)
+        .arg(&src));
+    let ov = t.path().join("overlay");
+    std::fs::create_dir_all(ov.join("sbin")).unwrap();
+    std::fs::create_dir_all(ov.join("etc")).unwrap();
+    std::fs::copy(&init, ov.join("sbin/bbsdk-init")).unwrap();
+    std::fs::write(ov.join("etc/marker"), "marker-from-the-cpio\n").unwrap();
+    let table = t.path().join("devices.txt");
+    std::fs::write(&table, "/dev/console c 600 0 0 5 1 - - -\n").unwrap();
+    let out = build(
+        t.path(),
+        "out",
+        &format!(
+            "BBSDK_ARCH_X86_64=y\nBBSDK_LIBC_GLIBC=y\n# BBSDK_PACKAGE_BUSYBOX is not set\nBBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_ROOTFS_DEVICE_TABLE=\"{}\"\nBBSDK_IMAGE_CPIO=y\n# BBSDK_IMAGE_DOCKERFILE is not set\n# BBSDK_IMAGE_OCI is not set\n# BBSDK_IMAGE_DOCKER_ARCHIVE is not set\n",
+            ov.display(),
+            table.display()
+        ),
+    );
+    let console = qemu_boot(
+        t.path(),
+        &out.join("images/rootfs.cpio.gz"),
+        "/sbin/bbsdk-init",
+    );
+    assert!(
+        console.contains("BBSDK-INIT pid=1 console=chr marker-from-the-cpio"),
+        "the init of the cpio did not run as pid 1:\n{console}"
+    );
+}
+
+/// bbsdk with the download directory and binary cache `tests/containers.rs`
+/// uses, so BusyBox is compiled once per machine (per identity).
+fn bbsdk_cached(out: &Path, args: &[&str]) -> Output {
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bbsdk-xdg-cache");
+    Command::new(env!("CARGO_BIN_EXE_bbsdk"))
+        .arg("-O")
+        .arg(out)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_CACHE_HOME", &home)
+        .env("BBSDK_DL_DIR", home.join("bbsdk/dl"))
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env_remove("BBSDK_TOP")
+        .env_remove("BR2_CONFIG")
+        .env_remove("KCONFIG_CONFIG")
+        .output()
+        .expect("run bbsdk")
+}
+
+fn make_cached(out: &Path, defconfig: &Path) -> String {
+    let r = bbsdk_cached(out, &["defconfig", defconfig.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = bbsdk_cached(out, &["make"]);
+    let err = String::from_utf8_lossy(&r.stderr).into_owned();
+    assert!(r.status.success(), "bbsdk make failed:\n{err}");
+    err
+}
+
+#[test]
+fn busybox_container_image_runs_sh_c_and_layers_on_it() {
+    let t = tempfile::tempdir().unwrap();
+    let defconfig =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/container_x86_64_musl_defconfig");
+    let base = t.path().join("base");
+    make_cached(&base, &defconfig);
+    let layout = base.join("images/oci");
+    let script = "x=$(echo sh | tr a-z A-Z); echo got-$x uid=$(id -u); busybox | head -1";
+
+    // runc, from the OCI layout, with `sh -c` as the process.
+    let bundle = t.path().join("bundle");
+    run(Command::new("umoci")
+        .args([
+            "unpack",
+            "--image",
+            &format!("{}:x86_64-musl", layout.display()),
+        ])
+        .arg(&bundle));
+    let cfg_path = bundle.join("config.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
+    assert_eq!(
+        cfg["process"]["args"],
+        serde_json::json!(["/bin/sh"]),
+        "CMD of the defconfig"
+    );
+    cfg["process"]["terminal"] = Value::Bool(false);
+    cfg["process"]["args"] = serde_json::json!(["/bin/sh", "-c", script]);
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let out = stdout(
+        Command::new("runc")
+            .arg("--root")
+            .arg(t.path().join("runc-root"))
+            .args(["run", "--bundle"])
+            .arg(&bundle)
+            .arg(format!("bbsdk-bb-{}", std::process::id()))
+            .stdin(Stdio::null()),
+    );
+    assert!(out.starts_with("got-SH uid=0\nBusyBox v"), "{out}");
+
+    // docker, from the docker-archive.
+    let archive = base.join("images/bbsdk-rootfs-x86_64-musl.docker.tar");
+    run(docker().arg("load").arg("-i").arg(&archive));
+    let reference = "bbsdk/rootfs:x86_64-musl";
+    let out = stdout(docker().args(["run", "--rm", reference, "sh", "-c", script]));
+    assert!(out.starts_with("got-SH uid=0\nBusyBox v"), "{out}");
+    let _ = docker().args(["rmi", reference]).output();
+
+    // An app on top of it: busybox comes from the base (not built again,
+    // not in the app's layer), the app's layer holds its own file.
+    let ov = t.path().join("app-overlay");
+    std::fs::create_dir_all(ov.join("etc")).unwrap();
+    std::fs::write(ov.join("etc/app.conf"), "from the app layer\n").unwrap();
+    let app_def = t.path().join("app_defconfig");
+    std::fs::write(
+        &app_def,
+        format!(
+            "{}BBSDK_ROOTFS_OVERLAY=\"{}\"\nBBSDK_IMAGE_NAME=\"bbsdk-test/app\"\nBBSDK_IMAGE_TAG=\"app\"\nBBSDK_IMAGE_CMD=\"sh -c 'cat /etc/app.conf; ls /bin/sh'\"\nBBSDK_IMAGE_BASE=\"{}\"\n",
+            std::fs::read_to_string(&defconfig).unwrap(),
+            ov.display(),
+            layout.display()
+        ),
+    )
+    .unwrap();
+    let app = t.path().join("app");
+    let err = make_cached(&app, &app_def);
+    assert!(
+        err.contains("provided by the base image, not built: busybox"),
+        "{err}"
+    );
+    let app_layout = app.join("images/oci");
+    let m = json(
+        Command::new("skopeo").args(["inspect", &format!("oci:{}:app", app_layout.display())]),
+    );
+    let layers = m["Layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    let blob = app_layout
+        .join("blobs/sha256")
+        .join(layers[1].as_str().unwrap().trim_start_matches("sha256:"));
+    let list = stdout(Command::new("tar").arg("-tzf").arg(&blob));
+    assert!(list.lines().any(|l| l == "etc/app.conf"), "{list}");
+    assert!(
+        !list.contains("busybox"),
+        "busybox is in the app's layer:\n{list}"
+    );
+    let out = umoci_runc(t.path(), &format!("{}:app", app_layout.display()), "app");
+    assert_eq!(out, "from the app layer\n/bin/sh\n");
+}
+
+/// The embedded defconfig (BusyBox init) as an initramfs under qemu: init
+/// runs `/etc/init.d/rcS` from an overlay, which prints a marker. Slow the
+/// first time (a BusyBox build of its own), so opt-in:
+/// `BBSDK_TEST_EMBEDDED_BOOT=1` (README.md, "Slow tests").
+#[test]
+fn embedded_defconfig_boots_to_busybox_init_under_qemu() {
+    use std::os::unix::fs::PermissionsExt;
+    if std::env::var("BBSDK_TEST_EMBEDDED_BOOT").as_deref() != Ok("1") {
+        eprintln!(
+            "NOT RUN: embedded_defconfig_boots_to_busybox_init_under_qemu builds its own BusyBox; set BBSDK_TEST_EMBEDDED_BOOT=1 to run it (README.md, \"Slow tests\")"
+        );
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let ov = t.path().join("overlay");
+    std::fs::create_dir_all(ov.join("etc/init.d")).unwrap();
+    let rcs = ov.join("etc/init.d/rcS");
+    std::fs::write(
+        &rcs,
+        "#!/bin/sh\necho \"BBSDK-RCS-MARKER pid1=$(cat /proc/1/comm) console=$(ls -l /dev/console | cut -c1)\"\npoweroff -f\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&rcs, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let def = t.path().join("embedded_defconfig");
+    std::fs::write(
+        &def,
+        // glibc (the host's gcc as external toolchain): the musl build of
+        // the embedded BusyBox configuration does not compile yet (crypt.h
+        // is missing from the bbsdk-built musl sysroot).
+        format!(
+            "{}BBSDK_LIBC_GLIBC=y\nBBSDK_ROOTFS_OVERLAY=\"{}\"\n",
+            std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("configs/embedded_x86_64_musl_defconfig")
+            )
+            .unwrap(),
+            ov.display()
+        ),
+    )
+    .unwrap();
+    let out = t.path().join("out");
+    make_cached(&out, &def);
+    let console = qemu_boot(t.path(), &out.join("images/rootfs.cpio.gz"), "/sbin/init");
+    assert!(
+        console.contains("BBSDK-RCS-MARKER pid1=init console=c"),
+        "busybox init did not run the init script:\n{console}"
+    );
 }

@@ -114,7 +114,8 @@ pub struct BbsdkPackage {
     /// bbsdk's name (`busybox`).
     pub name: String,
     pub version: String,
-    /// Its installed files for the target (`per-package/<name>/target`).
+    /// Its installed files for the target (`per-package/<name>/target`);
+    /// a path that does not exist means no files.
     pub target_tree: Option<PathBuf>,
     /// Its files for the sysroot (`per-package/<name>/staging`).
     pub staging_tree: Option<PathBuf>,
@@ -265,7 +266,8 @@ fn fresh_root_if_changed(input: &Input, dirs: &Dirs) -> Result<()> {
 
 /// The binary package directory: per target and toolchain in the cache
 /// directory, so another output dir with the same toolchain reuses them
-/// (the toolchain's identity and flags, not the paths of its wrapper).
+/// (the toolchain's identity and flags, not the paths of its wrapper; the
+/// profile setting; the repositories' names and locations).
 fn pkgdir(input: &Input) -> PathBuf {
     use sha2::Digest;
     if !input.binary_cache {
@@ -284,6 +286,10 @@ fn pkgdir(input: &Input) -> PathBuf {
         h.update(format!("\n{k}={v}").as_bytes());
     }
     h.update(format!("\nprofile={}", input.settings.profile).as_bytes());
+    // Different repositories may hold different ebuilds of one version.
+    for r in &input.settings.repositories {
+        h.update(format!("\nrepo={}={}", r.name, r.location.display()).as_bytes());
+    }
     let hex: String = h
         .finalize()
         .iter()
@@ -416,12 +422,13 @@ pub fn input_for(
         .filter_map(|n| {
             let (p, _) = project.registry.resolve(&n.name).ok()?;
             let dir = layout.per_package(&n.name);
-            let some = |d: PathBuf| d.is_dir().then_some(d);
+            // The trees are made by the build, which runs after this:
+            // whether they exist is looked at when the entries are written.
             Some(BbsdkPackage {
                 name: n.name.clone(),
                 version: p.recipe.version.clone(),
-                target_tree: some(dir.join("target")),
-                staging_tree: some(dir.join("staging")),
+                target_tree: Some(dir.join("target")),
+                staging_tree: Some(dir.join("staging")),
             })
         })
         .collect();

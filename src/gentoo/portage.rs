@@ -55,12 +55,29 @@ pub fn ensure(cache_dir: &Path, version: &str) -> Result<Portage> {
         ">>> gentoo: installing Portage {version} from PyPI into {}",
         venv.display()
     );
+    if let Err(e) = install(&tmp, version) {
+        let _ = crate::build::tree::remove_all(&tmp);
+        return Err(e);
+    }
+    match std::fs::rename(&tmp, &venv) {
+        Ok(()) => {}
+        // Another bbsdk finished the same install first: use that one.
+        Err(_) if venv.join(COMPLETE).is_file() => {
+            let _ = crate::build::tree::remove_all(&tmp);
+        }
+        Err(e) => return Err(GentooError::io(&venv, e)),
+    }
+    Ok(Portage::at(venv, version))
+}
+
+/// Makes the venv at `tmp`, installs Portage and the host configuration.
+fn install(tmp: &Path, version: &str) -> Result<()> {
     let python = which("python3").ok_or_else(|| GentooError::Host {
         msg: "python3 is not on PATH; Portage needs it".into(),
         hint: "install python3 and python3-venv (scripts/setup-host.sh)".into(),
     })?;
     run(
-        Command::new(&python).arg("-m").arg("venv").arg(&tmp),
+        Command::new(&python).arg("-m").arg("venv").arg(tmp),
         "python3 -m venv",
         "install python3-venv (scripts/setup-host.sh)",
     )?;
@@ -72,7 +89,7 @@ pub fn ensure(cache_dir: &Path, version: &str) -> Result<Portage> {
         &format!("pip install portage=={version}"),
         "check the version exists on PyPI (`pip index versions portage`) and that PyPI is reachable (or PIP_INDEX_URL points at a mirror)",
     )?;
-    let installed = Portage::at(tmp.clone(), version);
+    let installed = Portage::at(tmp.to_path_buf(), version);
     if !installed.program("emerge").is_file() {
         return Err(GentooError::Host {
             msg: format!(
@@ -82,18 +99,10 @@ pub fn ensure(cache_dir: &Path, version: &str) -> Result<Portage> {
             hint: "pick another Portage version (BBSDK_GENTOO_PORTAGE_VERSION)".into(),
         });
     }
-    host_config(&tmp)?;
+    host_config(tmp)?;
     std::fs::write(tmp.join(COMPLETE), format!("portage {version}\n"))
-        .map_err(|e| GentooError::io(&tmp, e))?;
-    match std::fs::rename(&tmp, &venv) {
-        Ok(()) => {}
-        // Another bbsdk finished the same install first: use that one.
-        Err(_) if venv.join(COMPLETE).is_file() => {
-            let _ = crate::build::tree::remove_all(&tmp);
-        }
-        Err(e) => return Err(GentooError::io(&venv, e)),
-    }
-    Ok(Portage::at(venv, version))
+        .map_err(|e| GentooError::io(tmp, e))?;
+    Ok(())
 }
 
 /// The build machine's side of Portage: `<venv>/etc/portage`.
@@ -166,4 +175,26 @@ pub(crate) fn which(name: &str) -> Option<PathBuf> {
                 .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
                 .unwrap_or(false)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_pypi_does_not_have_is_a_clear_error() {
+        let d = tempfile::tempdir().unwrap();
+        let e = ensure(d.path(), "0.0.1").unwrap_err().to_string();
+        assert!(e.contains("pip install portage==0.0.1 failed"), "{e}");
+        assert!(e.contains("hint: check the version exists on PyPI"), "{e}");
+        // Nothing half-installed is left behind.
+        let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn which_finds_programs_on_path() {
+        assert!(which("sh").is_some());
+        assert!(which("no-such-program-bbsdk").is_none());
+    }
 }

@@ -22,7 +22,7 @@ use crate::target::{Arch, Libc, Target};
 pub const REPOSITORY: &str = "bbsdk";
 
 /// One package as an installed-package entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub category: String,
     pub name: String,
@@ -288,23 +288,52 @@ pub fn entries(input: &Input) -> Result<Vec<Entry>> {
             provides,
         });
     }
+    out.extend(toolchain_entries(input)?);
+    Ok(out)
+}
+
+/// The C library and compiler runtime entries, remembered per toolchain in
+/// `<output>/build/gentoo/toolchain-entries.json` (finding them links a
+/// test program).
+fn toolchain_entries(input: &Input) -> Result<Vec<Entry>> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Memo {
+        key: String,
+        entries: Vec<Entry>,
+    }
+    let t = &input.target;
     let cc = input
         .toolchain
         .target
         .get("CC")
         .cloned()
         .unwrap_or_default();
-    let work = super::Dirs::new(&input.output).tmp;
+    let key = format!("{}\n{cc}\n{}", input.toolchain_id, t.name());
+    let dirs = super::Dirs::new(&input.output);
+    let memo = dirs.base.join("toolchain-entries.json");
+    if let Some(m) = std::fs::read(&memo)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Memo>(&b).ok())
+        .filter(|m| m.key == key)
+    {
+        return Ok(m.entries);
+    }
+    let work = dirs.tmp;
     std::fs::create_dir_all(&work).map_err(|e| GentooError::io(&work, e))?;
-    if let Some(dir) = libc_dir(&cc, t.libc, &work) {
-        let all = sonames_in_flat(&dir, t);
-        let (gcc, libc): (BTreeSet<String>, BTreeSet<String>) =
-            all.into_iter().partition(|s| is_compiler_runtime(s));
-        let (name, slot) = match t.libc {
-            Libc::Glibc => ("glibc", "2.2"),
-            Libc::Musl => ("musl", "0"),
-        };
-        out.push(Entry {
+    let dir = libc_dir(&cc, t.libc, &work).ok_or_else(|| GentooError::Host {
+        msg: format!("cannot find the C library {cc} links with (`{cc} -Wl,-t` names no libc)"),
+        hint: "check the toolchain with a plain `bbsdk make` first (docs/toolchains.md)".into(),
+    })?;
+    let all = sonames_in_flat(&dir, t);
+    let (gcc, libc): (BTreeSet<String>, BTreeSet<String>) =
+        all.into_iter().partition(|s| is_compiler_runtime(s));
+    let (name, slot) = match t.libc {
+        Libc::Glibc => ("glibc", "2.2"),
+        Libc::Musl => ("musl", "0"),
+    };
+    let version = compiler_version(&cc);
+    let entries = vec![
+        Entry {
             category: "sys-libs".into(),
             name: name.into(),
             version: gentoo_version(&libc_version(&dir, t.libc)),
@@ -313,9 +342,8 @@ pub fn entries(input: &Input) -> Result<Vec<Entry>> {
             target_tree: None,
             staging_tree: None,
             provides: libc,
-        });
-        let version = compiler_version(&cc);
-        out.push(Entry {
+        },
+        Entry {
             category: "sys-devel".into(),
             name: "gcc".into(),
             slot: version.split('.').next().unwrap_or("0").to_string(),
@@ -324,9 +352,15 @@ pub fn entries(input: &Input) -> Result<Vec<Entry>> {
             target_tree: None,
             staging_tree: None,
             provides: gcc,
-        });
-    }
-    Ok(out)
+        },
+    ];
+    let text = serde_json::to_vec(&Memo {
+        key,
+        entries: entries.clone(),
+    })
+    .unwrap_or_default();
+    crate::build::tree::write_atomic(&memo, &text).map_err(|e| GentooError::io(&memo, e))?;
+    Ok(entries)
 }
 
 /// Sonames of the libraries directly in `dir` (not below it). A library

@@ -9,13 +9,12 @@
 //! `workingDirectory` and `ports`. Labels of the configuration become
 //! annotations.
 
-use std::fs;
 use std::io::BufWriter;
 use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::blob::{canonical_json, io_err, set_mode_644};
+use super::blob::{canonical_json, flush_buf, io_err, AtomicFile};
 use super::{ImageError, ImageSpec};
 use crate::rootfs::Manifest;
 
@@ -35,7 +34,8 @@ pub fn aci_manifest(spec: &ImageSpec) -> Value {
     let mut m = json!({
         "acKind": "ImageManifest",
         "acVersion": "0.8.11",
-        "name": spec.name,
+        // AC identifiers allow [a-z0-9] and -._~/ (no port colon).
+        "name": spec.name.replace(':', "-"),
         "labels": [
             {"name": "version", "value": spec.tag},
             {"name": "os", "value": "linux"},
@@ -97,15 +97,10 @@ pub fn aci_manifest(spec: &ImageSpec) -> Value {
 /// Writes the ACI of `manifest` to `dest` (uncompressed tar; temporary
 /// file + rename).
 pub fn write_aci(dest: &Path, spec: &ImageSpec, manifest: &Manifest) -> Result<(), ImageError> {
-    let dir = super::blob::parent_of(dest);
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".bbsdk-aci-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
+    let out = AtomicFile::create(dest)?;
     let json = canonical_json(&aci_manifest(spec))?;
     {
-        let mut b = tar::Builder::new(BufWriter::new(tmp.as_file()));
+        let mut b = tar::Builder::new(BufWriter::new(out.file()));
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Regular);
         h.set_mode(0o644);
@@ -121,21 +116,9 @@ pub fn write_aci(dest: &Path, spec: &ImageSpec, manifest: &Manifest) -> Result<(
             Some(spec.created),
             Some(Path::new("rootfs")),
         )?;
-        let w = b.into_inner().map_err(io_err(dest))?;
-        w.into_inner()
-            .map_err(|e| ImageError::Io {
-                path: dest.to_path_buf(),
-                source: e.into_error(),
-            })?
-            .sync_all()
-            .map_err(io_err(dest))?;
+        flush_buf(b.into_inner().map_err(io_err(dest))?, dest)?;
     }
-    set_mode_644(tmp.path())?;
-    tmp.persist(dest).map_err(|e| ImageError::Io {
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    out.commit()
 }
 
 #[cfg(test)]

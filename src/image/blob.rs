@@ -89,23 +89,56 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ImageError + '_ {
     }
 }
 
+/// A file written under a temporary name next to its destination, which
+/// only appears (mode 0644, synced) when [`AtomicFile::commit`] renames it;
+/// dropped uncommitted, it is removed.
+pub(crate) struct AtomicFile<'a> {
+    tmp: tempfile::NamedTempFile,
+    dest: &'a Path,
+}
+
+impl<'a> AtomicFile<'a> {
+    /// Creates the temporary file (and `dest`'s directory when needed).
+    pub(crate) fn create(dest: &'a Path) -> Result<AtomicFile<'a>, ImageError> {
+        let dir = parent_of(dest);
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".bbsdk-")
+            .tempfile_in(dir)
+            .map_err(io_err(dir))?;
+        Ok(AtomicFile { tmp, dest })
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        self.tmp.as_file()
+    }
+
+    /// Syncs the file and renames it to the destination.
+    pub(crate) fn commit(self) -> Result<(), ImageError> {
+        self.tmp.as_file().sync_all().map_err(io_err(self.dest))?;
+        set_mode_644(self.tmp.path())?;
+        self.tmp.persist(self.dest).map_err(|e| ImageError::Io {
+            path: self.dest.to_path_buf(),
+            source: e.error,
+        })?;
+        Ok(())
+    }
+}
+
+/// Flushes a buffered writer and hands back what it wrote to.
+pub(crate) fn flush_buf<W: Write>(w: BufWriter<W>, path: &Path) -> Result<W, ImageError> {
+    w.into_inner().map_err(|e| ImageError::Io {
+        path: path.to_path_buf(),
+        source: e.into_error(),
+    })
+}
+
 /// Writes `bytes` to `dest` through a temporary file in the same directory
 /// and a rename, creating the directory if needed.
 pub fn write_file_atomic(dest: &Path, bytes: &[u8]) -> Result<(), ImageError> {
-    let dir = parent_of(dest);
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bbsdk-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    tmp.write_all(bytes).map_err(io_err(dest))?;
-    tmp.as_file().sync_all().map_err(io_err(dest))?;
-    set_mode_644(tmp.path())?;
-    tmp.persist(dest).map_err(|e| ImageError::Io {
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    let out = AtomicFile::create(dest)?;
+    out.file().write_all(bytes).map_err(io_err(dest))?;
+    out.commit()
 }
 
 /// Puts the content of `src` at `dest` atomically: a hard link under a
@@ -134,28 +167,17 @@ pub fn link_or_copy_atomic(src: &Path, dest: &Path) -> Result<(), ImageError> {
 
 /// Copies `src` to `dest` through a temporary file and a rename.
 pub fn copy_file_atomic(src: &Path, dest: &Path) -> Result<(), ImageError> {
-    let dir = parent_of(dest);
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".bbsdk-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
+    let out = AtomicFile::create(dest)?;
     {
         let mut from = File::open(src).map_err(io_err(src))?;
-        let mut to = BufWriter::new(tmp.as_file());
+        let mut to = BufWriter::new(out.file());
         io::copy(&mut from, &mut to).map_err(io_err(dest))?;
         to.flush().map_err(io_err(dest))?;
     }
-    tmp.as_file().sync_all().map_err(io_err(dest))?;
-    set_mode_644(tmp.path())?;
-    tmp.persist(dest).map_err(|e| ImageError::Io {
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    out.commit()
 }
 
-pub(crate) fn set_mode_644(path: &Path) -> Result<(), ImageError> {
+fn set_mode_644(path: &Path) -> Result<(), ImageError> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(0o644)).map_err(io_err(path))
 }
@@ -210,13 +232,7 @@ pub fn write_layer(
     let w = HashingWriter::new(BufWriter::new(f));
     let w = super::tar::write_tar_stream(manifest, w, Some(epoch))?;
     let (buf, diff_id, tar_size) = w.finish();
-    buf.into_inner()
-        .map_err(|e| ImageError::Io {
-            path: tar.clone(),
-            source: e.into_error(),
-        })?
-        .sync_all()
-        .map_err(io_err(&tar))?;
+    flush_buf(buf, &tar)?.sync_all().map_err(io_err(&tar))?;
     let (digest, size) = if gzip {
         gzip_file(&tar, &gz)?
     } else {
@@ -240,13 +256,7 @@ pub fn gzip_file(src: &Path, dest: &Path) -> Result<(String, u64), ImageError> {
     let mut enc = gzip_writer(HashingWriter::new(BufWriter::new(out)));
     io::copy(&mut from, &mut enc).map_err(io_err(dest))?;
     let (w, digest, size) = enc.finish().map_err(io_err(dest))?.finish();
-    w.into_inner()
-        .map_err(|e| ImageError::Io {
-            path: dest.to_path_buf(),
-            source: e.into_error(),
-        })?
-        .sync_all()
-        .map_err(io_err(dest))?;
+    flush_buf(w, dest)?.sync_all().map_err(io_err(dest))?;
     Ok((digest, size))
 }
 

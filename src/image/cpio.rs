@@ -12,11 +12,11 @@
 //! are linked to it), and times clamped to `SOURCE_DATE_EPOCH`.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::blob::{gzip_writer, io_err, set_mode_644};
+use super::blob::{flush_buf, gzip_writer, io_err, AtomicFile};
 use super::ImageError;
 use crate::rootfs::{Content, EntryKind, Manifest};
 
@@ -35,32 +35,16 @@ pub fn write_cpio(
     gzip: bool,
     epoch: u64,
 ) -> Result<(), ImageError> {
-    let dir = super::blob::parent_of(dest);
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".bbsdk-cpio-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    let out = BufWriter::new(tmp.as_file());
+    let file = AtomicFile::create(dest)?;
+    let out = BufWriter::new(file.file());
     let out = if gzip {
         let enc = write_stream(manifest, gzip_writer(out), epoch)?;
         enc.finish().map_err(io_err(dest))?
     } else {
         write_stream(manifest, out, epoch)?
     };
-    out.into_inner()
-        .map_err(|e| ImageError::Io {
-            path: dest.to_path_buf(),
-            source: e.into_error(),
-        })?
-        .sync_all()
-        .map_err(io_err(dest))?;
-    set_mode_644(tmp.path())?;
-    tmp.persist(dest).map_err(|e| ImageError::Io {
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    flush_buf(out, dest)?;
+    file.commit()
 }
 
 struct Counter<W> {

@@ -8,13 +8,13 @@
 //! mode 0644 (0755 for directories) and the image's creation time, in a
 //! fixed order: the same inputs give the same bytes.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
 use tar::{Builder, EntryType, Header};
 
-use super::blob::{canonical_json, digest_hex, io_err, set_mode_644};
+use super::blob::{canonical_json, digest_hex, flush_buf, io_err, AtomicFile};
 use super::{ImageError, ImageSpec};
 
 /// An uncompressed layer tar and its digest.
@@ -31,12 +31,7 @@ pub fn write_docker_archive(
     config_bytes: &[u8],
     layers: &[LayerTar],
 ) -> Result<(), ImageError> {
-    let dir = super::blob::parent_of(dest);
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".bbsdk-docker-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
+    let out = AtomicFile::create(dest)?;
     let mtime = spec.created;
     let config_name = format!(
         "{}.json",
@@ -57,7 +52,7 @@ pub fn write_docker_archive(
         .unwrap_or_default();
     let repositories = serde_json::json!({ spec.name.clone(): { spec.tag.clone(): top } });
     {
-        let mut b = Builder::new(BufWriter::new(tmp.as_file()));
+        let mut b = Builder::new(BufWriter::new(out.file()));
         let mut seen = std::collections::BTreeSet::new();
         for l in layers {
             let hex = digest_hex(&l.diff_id).to_string();
@@ -79,21 +74,9 @@ pub fn write_docker_archive(
             mtime,
         )
         .map_err(io_err(dest))?;
-        let w = b.into_inner().map_err(io_err(dest))?;
-        w.into_inner()
-            .map_err(|e| ImageError::Io {
-                path: dest.to_path_buf(),
-                source: e.into_error(),
-            })?
-            .sync_all()
-            .map_err(io_err(dest))?;
+        flush_buf(b.into_inner().map_err(io_err(dest))?, dest)?;
     }
-    set_mode_644(tmp.path())?;
-    tmp.persist(dest).map_err(|e| ImageError::Io {
-        path: dest.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    out.commit()
 }
 
 fn header(kind: EntryType, mode: u32, size: u64, mtime: u64) -> Header {
