@@ -302,6 +302,39 @@ fn pkgdir(input: &Input) -> PathBuf {
         .join(format!("{}-{hex}", input.target.name()))
 }
 
+/// One emerge run over `atoms`: the pass's own options, then the options
+/// both passes share; its time goes into the timings.
+fn emerge_pass(
+    p: &mut Prepared,
+    atoms: &[String],
+    what: &str,
+    pass: fn(&Dirs) -> emerge::Pass,
+    own: &[&str],
+    log: &str,
+) -> Result<emerge::RunReport> {
+    eprintln!(">>> gentoo: emerge {} ({what})", atoms.join(" "));
+    let t = Instant::now();
+    let shared = [
+        "--binpkg-respect-use=y",
+        "--update",
+        "--newuse",
+        "--verbose",
+        "--color=n",
+    ];
+    let args: Vec<String> = own
+        .iter()
+        .chain(&shared)
+        .map(|s| s.to_string())
+        .chain(atoms.iter().cloned())
+        .collect();
+    let report = p.runner.run(pass(&p.dirs), &args, &p.dirs.logs.join(log))?;
+    p.timings.push((
+        format!("emerge {}", what.split(',').next().unwrap_or(what)),
+        t.elapsed().as_secs_f64(),
+    ));
+    Ok(report)
+}
+
 /// The Gentoo step of `bbsdk make`: `None` when it is off or has no atoms.
 pub fn build(input: &Input) -> Result<Option<Output>> {
     if input.settings.atoms.is_empty() {
@@ -311,57 +344,24 @@ pub fn build(input: &Input) -> Result<Option<Output>> {
     let mut p = prepare(input)?;
     let atoms = &input.settings.atoms;
 
-    eprintln!(
-        ">>> gentoo: emerge {} (build pass, into the sysroot)",
-        atoms.join(" ")
-    );
-    let t = Instant::now();
-    let mut args: Vec<String> = [
-        "--usepkg",
-        "--buildpkg",
-        "--binpkg-respect-use=y",
-        "--update",
-        "--newuse",
-        "--verbose",
-        "--color=n",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(atoms.iter().cloned());
-    let build = p.runner.run(
-        emerge::Pass::build(&p.dirs),
-        &args,
-        &p.dirs.logs.join("emerge-build.log"),
+    // Build pass: compile into the sysroot, making binary packages.
+    let build = emerge_pass(
+        &mut p,
+        atoms,
+        "build pass, into the sysroot",
+        emerge::Pass::build,
+        &["--usepkg", "--buildpkg"],
+        "emerge-build.log",
     )?;
-    p.timings
-        .push(("emerge build pass".into(), t.elapsed().as_secs_f64()));
-
-    eprintln!(
-        ">>> gentoo: emerge {} (install pass, into the target root)",
-        atoms.join(" ")
-    );
-    let t = Instant::now();
-    let mut args: Vec<String> = [
-        "--usepkgonly",
-        "--binpkg-respect-use=y",
-        "--update",
-        "--newuse",
-        "--ignore-soname-deps=n",
-        "--verbose",
-        "--color=n",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(atoms.iter().cloned());
-    let install = p.runner.run(
-        emerge::Pass::install(&p.dirs),
-        &args,
-        &p.dirs.logs.join("emerge-install.log"),
+    // Install pass: the same binary packages into the target root.
+    let install = emerge_pass(
+        &mut p,
+        atoms,
+        "install pass, into the target root",
+        emerge::Pass::install,
+        &["--usepkgonly", "--ignore-soname-deps=n"],
+        "emerge-install.log",
     )?;
-    p.timings
-        .push(("emerge install pass".into(), t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
     let permissions = deploy::image(&p.dirs.root, &p.dirs.image)?;
