@@ -11,9 +11,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bbsdk::build::kconfig_pkg::KconfigTree;
+
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::Tmux;
 
 const BUSYBOX_DIR: &str = "build/busybox-1.35.0";
 
@@ -257,96 +261,6 @@ fn embedded_defconfig_uses_the_embedded_busybox_config() {
     assert_values(&v, EMBEDDED_ONLY, "y", "embedded");
 }
 
-/// A private tmux server running one command, killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(cmd: &str) -> Tmux {
-        match Command::new("tmux").arg("-V").output() {
-            Ok(o) if o.status.success() => {}
-            _ => panic!(
-                "tmux is required for this test but was not found\n  hint: apt-get install tmux"
-            ),
-        }
-        let t = Tmux {
-            socket: format!("bbsdk-bb-{}", std::process::id()),
-        };
-        let st = t
-            .cmd()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "e2e",
-                "-x",
-                "100",
-                "-y",
-                "30",
-                cmd,
-            ])
-            .status()
-            .expect("run tmux");
-        assert!(st.success(), "tmux new-session failed");
-        t
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket, "-f", "/dev/null"]);
-        c
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let st = self
-            .cmd()
-            .args(["send-keys", "-t", "e2e"])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(st.success());
-    }
-
-    fn type_text(&self, text: &str) {
-        let st = self
-            .cmd()
-            .args(["send-keys", "-t", "e2e", "-l", text])
-            .status()
-            .expect("tmux send-keys");
-        assert!(st.success());
-    }
-
-    fn capture(&self) -> String {
-        let o = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "e2e"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn wait_for(&self, what: &str, secs: u64) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.capture();
-            if s.contains(what) {
-                return s;
-            }
-            if start.elapsed() > Duration::from_secs(secs) {
-                panic!("timed out waiting for {what:?}; the screen shows:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").status();
-    }
-}
-
 fn quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
@@ -369,32 +283,32 @@ fn busybox_menuconfig_in_tmux() {
         bin = quote(Path::new(env!("CARGO_BIN_EXE_bbsdk"))),
         out = quote(&out),
     );
-    let t = Tmux::start(&cmd);
+    let t = Tmux::start("busybox", &cmd, 100, 30);
     // busybox's own menu (extracting and configuring comes first).
-    let main = t.wait_for("Archival Utilities  --->", 120);
+    let main = t.wait_for_secs("Archival Utilities  --->", 120);
     assert!(main.contains("Settings  --->"), "{main}");
     assert!(main.contains("Editors  --->"), "{main}");
 
     // Search for vi's symbol (regex mode) and jump there, then turn vi off.
     t.send(&["/"]);
-    t.wait_for("fuzzy >", 20);
+    t.wait_for("fuzzy >");
     t.send(&["Tab"]);
-    t.wait_for("regex >", 20);
+    t.wait_for("regex >");
     t.type_text("^VI$");
-    let s = t.wait_for("1 match", 20);
+    let s = t.wait_for("1 match");
     assert!(s.contains("vi (23 kb) [=y]"), "{s}");
     t.send(&["Enter"]);
-    let s = t.wait_for("> Editors", 20);
+    let s = t.wait_for("> Editors");
     assert!(s.contains("[*] vi"), "{s}");
     t.send(&["n"]);
-    t.wait_for("[ ] vi", 20);
+    t.wait_for("[ ] vi");
     t.send(&["Escape"]);
-    t.wait_for("> Main Menu", 20);
+    t.wait_for("> Main Menu");
     std::thread::sleep(Duration::from_millis(400));
     t.send(&["Escape"]);
-    t.wait_for("Do you wish to save your new configuration?", 20);
+    t.wait_for("Do you wish to save your new configuration?");
     t.send(&["Enter"]);
-    let s = t.wait_for("EXITED:", 20);
+    let s = t.wait_for("EXITED:");
     assert!(s.contains("EXITED:0"), "{s}");
     assert!(s.contains("busybox-rebuild"), "the hint after saving: {s}");
 

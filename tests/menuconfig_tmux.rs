@@ -8,116 +8,12 @@ use std::time::{Duration, Instant};
 
 use bbsdk::kconfig::{self, Config, LoadOptions, Tri};
 
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::Tmux;
+
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tui")
-}
-
-/// A private tmux server (its own socket), killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, cmd: &str) -> Tmux {
-        match Command::new("tmux").arg("-V").output() {
-            Ok(o) if o.status.success() => {}
-            _ => panic!(
-                "tmux is required for this test but was not found\n  hint: apt-get install tmux"
-            ),
-        }
-        let socket = format!("bbsdk-e2e-{name}-{}", std::process::id());
-        let t = Tmux { socket };
-        let st = t
-            .cmd()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "e2e",
-                "-x",
-                "80",
-                "-y",
-                "24",
-                cmd,
-            ])
-            .status()
-            .expect("run tmux");
-        assert!(st.success(), "tmux new-session failed");
-        t
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket, "-f", "/dev/null"]);
-        c
-    }
-
-    fn send(&self, keys: &[&str]) {
-        let st = self
-            .cmd()
-            .args(["send-keys", "-t", "e2e"])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(st.success());
-    }
-
-    /// Types text literally.
-    fn type_text(&self, text: &str) {
-        let st = self
-            .cmd()
-            .args(["send-keys", "-t", "e2e", "-l", text])
-            .status()
-            .expect("tmux send-keys");
-        assert!(st.success());
-    }
-
-    fn capture(&self) -> String {
-        let o = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "e2e"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    /// Waits until the screen shows `what`; fails with the screen otherwise.
-    fn wait_for(&self, what: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.capture();
-            if s.contains(what) {
-                return s;
-            }
-            if start.elapsed() > Duration::from_secs(20) {
-                panic!("timed out waiting for {what:?}; the screen shows:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn resize(&self, w: u16, h: u16) {
-        let st = self
-            .cmd()
-            .args([
-                "resize-window",
-                "-t",
-                "e2e",
-                "-x",
-                &w.to_string(),
-                "-y",
-                &h.to_string(),
-            ])
-            .status()
-            .expect("tmux resize-window");
-        assert!(st.success());
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").status();
-    }
 }
 
 fn shell_quote(p: &Path) -> String {
@@ -136,7 +32,7 @@ fn menuconfig_in_tmux() {
         shell_quote(Path::new(bin)),
         shell_quote(&config)
     );
-    let t = Tmux::start("main", &cmd);
+    let t = Tmux::start("main", &cmd, 80, 24);
 
     // The main menu, as the user sees it.
     let main = t.wait_for("Main Menu ─");
@@ -241,7 +137,7 @@ fn ctrl_c_and_signals_restore_the_terminal() {
         shell_quote(Path::new(bin)),
         shell_quote(&config)
     );
-    let t = Tmux::start("ctrlc", &cmd);
+    let t = Tmux::start("ctrlc", &cmd, 80, 24);
     t.wait_for("Main Menu ─");
     t.send(&["s", "y"]);
     t.wait_for("* [*] Shell");
@@ -305,7 +201,7 @@ fn sigterm_and_a_closed_terminal_end_the_menu() {
         shell_quote(&config)
     );
     // SIGTERM: the terminal is restored and the exit status says so.
-    let t = Tmux::start("term", &cmd);
+    let t = Tmux::start("term", &cmd, 80, 24);
     t.wait_for("Main Menu ─");
     let pid = menu_pid(&t);
     let st = Command::new("kill")
@@ -320,7 +216,7 @@ fn sigterm_and_a_closed_terminal_end_the_menu() {
     drop(t);
     // The terminal goes away under it (tmux killed, ssh dropped): it must
     // end, not spin on a dead tty.
-    let t = Tmux::start("hup", &cmd);
+    let t = Tmux::start("hup", &cmd, 80, 24);
     t.wait_for("Main Menu ─");
     let pid = menu_pid(&t);
     drop(t);
