@@ -124,6 +124,58 @@ fn gcc_print(cc: &Path, flags: &[String], what: &str, work: &Path) -> Option<Pat
     Some(PathBuf::from(s))
 }
 
+/// The compiler's own `#include <...>` directories for `lang` (`c`, `c++`),
+/// in search order, as `cc -E -v` lists them; remembered like its other
+/// answers. Empty when the compiler cannot be asked.
+fn include_dirs(cc: &Path, flags: &[String], lang: &str, work: &Path) -> Vec<PathBuf> {
+    let mut key_args = flags.to_vec();
+    key_args.extend(["-E", "-v", "-x", lang, "/dev/null"].map(String::from));
+    let key = crate::memo::program_key(cc, &key_args);
+    let file = work.join(format!("include-dirs-{}.json", lang.replace('+', "x")));
+    crate::memo::remember(key, &file, || {
+        let out = Command::new(cc).args(&key_args).output().map_err(|_| ())?;
+        Ok::<_, ()>(parse_include_dirs(&String::from_utf8_lossy(&out.stderr)))
+    })
+    .unwrap_or_default()
+}
+
+fn parse_include_dirs(verbose: &str) -> Vec<PathBuf> {
+    verbose
+        .lines()
+        .skip_while(|l| !l.starts_with("#include <...> search starts here:"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("End of search list."))
+        .map(|l| PathBuf::from(l.trim()))
+        .collect()
+}
+
+/// The build machine's own header directories, which a cross compiler from
+/// a distribution may search after its target's (Debian's do).
+fn is_host_include_dir(dir: &Path) -> bool {
+    let d = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    d == Path::new("/usr/include") || d == Path::new("/usr/local/include")
+}
+
+/// Flags that keep a cross compiler out of the build machine's headers:
+/// when its search list has the target's C library headers (`stdio.h`) in a
+/// directory of its own *and* a host directory after them, the list is
+/// given again without the host directories (`-nostdinc -isystem ...`).
+/// A native compiler (its C library is the host's) gets nothing.
+fn without_host_includes(dirs: &[PathBuf]) -> Vec<String> {
+    let own_libc = dirs
+        .iter()
+        .any(|d| !is_host_include_dir(d) && d.join("stdio.h").is_file());
+    if !own_libc || !dirs.iter().any(|d| is_host_include_dir(d)) {
+        return Vec::new();
+    }
+    let mut flags = vec!["-nostdinc".to_string()];
+    for d in dirs.iter().filter(|d| !is_host_include_dir(d)) {
+        flags.push("-isystem".into());
+        flags.push(d.display().to_string());
+    }
+    flags
+}
+
 /// The directory holding `file` as the compiler finds it, canonical.
 fn lib_dir_of(cc: &Path, flags: &[String], file: &str, work: &Path) -> Option<PathBuf> {
     let p = gcc_print(cc, flags, &format!("-print-file-name={file}"), work)?;
@@ -318,12 +370,21 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
     pre.push(format!("-ffile-prefix-map={}=.", setup.output.display()));
     let paranoid = v("BBSDK_COMPILER_PARANOID_UNSAFE_PATH") != "n";
     let bin = tc_dir.join("bin");
+    // An external cross compiler must not fall back on the build
+    // machine's headers (the bbsdk-built C library has -nostdinc already).
+    let isolate = |real: &Path, lang: &str| -> Vec<String> {
+        if kind == Kind::External && paranoid {
+            without_host_includes(&include_dirs(real, &arch, lang, &probe_dir))
+        } else {
+            Vec::new()
+        }
+    };
     let cc = wrapper::write_wrapper(
         &bin,
         &WrapperSpec {
             name: format!("{tuple}-gcc"),
             real: ext.cc.clone(),
-            pre: pre.clone(),
+            pre: [pre.clone(), isolate(&ext.cc, "c")].concat(),
             dynamic_link: dynamic_link.clone(),
             paranoid,
         },
@@ -334,7 +395,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
             &WrapperSpec {
                 name: format!("{tuple}-g++"),
                 real: real.clone(),
-                pre: pre.clone(),
+                pre: [pre.clone(), isolate(real, "c++")].concat(),
                 dynamic_link: dynamic_link.clone(),
                 paranoid,
             },
@@ -389,4 +450,106 @@ fn glibc_prefix(t: &Target) -> String {
         (Arch::Armv7, false) => "arm-linux-gnueabi",
     }
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEBIAN_CROSS: &str =
+        "ignoring nonexistent directory \"/usr/aarch64-linux-gnu/sys-include\"
+#include \"...\" search starts here:
+#include <...> search starts here:
+ /usr/lib/gcc-cross/aarch64-linux-gnu/12/include
+ /usr/lib/gcc-cross/aarch64-linux-gnu/12/../../../../aarch64-linux-gnu/include
+ /usr/include
+End of search list.
+";
+
+    #[test]
+    fn include_dirs_come_from_the_verbose_listing() {
+        assert_eq!(
+            parse_include_dirs(DEBIAN_CROSS),
+            [
+                "/usr/lib/gcc-cross/aarch64-linux-gnu/12/include",
+                "/usr/lib/gcc-cross/aarch64-linux-gnu/12/../../../../aarch64-linux-gnu/include",
+                "/usr/include",
+            ]
+            .map(PathBuf::from)
+        );
+        assert!(parse_include_dirs("no listing").is_empty());
+    }
+
+    #[test]
+    fn host_headers_are_dropped_only_when_the_target_has_its_own_libc() {
+        let dir = tempfile::tempdir().unwrap();
+        let gcc = dir.path().join("gcc/include");
+        let target = dir.path().join("target/include");
+        std::fs::create_dir_all(&gcc).unwrap();
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("stdio.h"), "").unwrap();
+        let cross = [gcc.clone(), target.clone(), PathBuf::from("/usr/include")];
+        assert_eq!(
+            without_host_includes(&cross),
+            [
+                "-nostdinc".to_string(),
+                "-isystem".into(),
+                gcc.display().to_string(),
+                "-isystem".into(),
+                target.display().to_string(),
+            ]
+        );
+        // A native compiler: the C library's headers are the host's.
+        let native = [gcc.clone(), PathBuf::from("/usr/include")];
+        assert!(without_host_includes(&native).is_empty());
+        // No host directory to drop.
+        assert!(without_host_includes(&[gcc, target]).is_empty());
+    }
+
+    #[test]
+    fn debian_cross_gcc_is_kept_out_of_the_host_headers() {
+        let work = tempfile::tempdir().unwrap();
+        let cc = Path::new("aarch64-linux-gnu-gcc");
+        let dirs = include_dirs(cc, &[], "c", work.path());
+        assert!(
+            dirs.iter().any(|d| d.join("stdio.h").is_file()),
+            "{dirs:?}: run scripts/setup-host.sh (libc6-dev-arm64-cross)"
+        );
+        let flags = without_host_includes(&dirs);
+        assert_eq!(
+            flags.first().map(String::as_str),
+            Some("-nostdinc"),
+            "{dirs:?}"
+        );
+        assert!(!flags.iter().any(|f| is_host_include_dir(Path::new(f))));
+        // The flags really hide the host's headers: crypt.h is only on the
+        // build machine (libcrypt-dev), the cross C library has none.
+        let src = work.path().join("t.c");
+        std::fs::write(&src, "#include <stdio.h>\n#include <crypt.h>\n").unwrap();
+        let with = Command::new(cc)
+            .args(&flags)
+            .args(["-E", "-o", "/dev/null"])
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(!with.status.success(), "crypt.h came from the host");
+        assert!(String::from_utf8_lossy(&with.stderr).contains("crypt.h"));
+        let stdio_only = work.path().join("s.c");
+        std::fs::write(
+            &stdio_only,
+            "#include <stdio.h>\n#include <linux/types.h>\n",
+        )
+        .unwrap();
+        let ok = Command::new(cc)
+            .args(&flags)
+            .args(["-E", "-o", "/dev/null"])
+            .arg(&stdio_only)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    }
 }
