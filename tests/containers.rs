@@ -14,27 +14,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The `XDG_CACHE_HOME` of every build here: `bbsdk/dl` and `bbsdk/cache`.
-fn shared_cache_home() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("bbsdk-xdg-cache")
-}
+#[path = "support/bbsdk.rs"]
+mod run;
+use run::shared_cache_home;
 
 fn bbsdk(out: &Path, cache_home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bbsdk"))
-        .arg("-O")
-        .arg(out)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CACHE_HOME", cache_home)
-        // One download directory whatever the cache home.
-        .env("BBSDK_DL_DIR", shared_cache_home().join("bbsdk/dl"))
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .env_remove("BBSDK_TOP")
-        .env_remove("CONFIG_")
-        .env_remove("BR2_CONFIG")
-        .env_remove("KCONFIG_CONFIG")
-        .output()
-        .expect("run bbsdk")
+    run::run_with_cache(out, cache_home, args)
 }
 
 /// `bbsdk make <defconfig> all` in `out`; returns `images/rootfs.tar`.

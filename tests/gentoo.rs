@@ -15,36 +15,19 @@ use std::process::{Command, Output};
 
 use sha2::{Digest, Sha512};
 
+#[path = "support/bbsdk.rs"]
+mod run;
+use run::shared_cache_home;
+
 const TOP: &str = env!("CARGO_MANIFEST_DIR");
 const SOURCES: [&str; 2] = ["libhello-1.0", "hello-1.0"];
-
-/// The `XDG_CACHE_HOME` shared with the other build tests (download
-/// directory, binary cache with busybox, the Portage venv). The Gentoo
-/// binary packages are keyed by the repository's location, which is a new
-/// temporary directory in every run, so the ebuilds are compiled afresh.
-fn shared_cache_home() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("bbsdk-xdg-cache")
-}
 
 /// The two scenarios share the download directory's Gentoo distfiles, which
 /// each removes to see Portage fetch them: one at a time.
 static SCENARIO: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn bbsdk(out: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bbsdk"))
-        .arg("-O")
-        .arg(out)
-        .args(args)
-        .current_dir(TOP)
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .env("XDG_CACHE_HOME", shared_cache_home())
-        .env("BBSDK_DL_DIR", shared_cache_home().join("bbsdk/dl"))
-        .env_remove("BBSDK_TOP")
-        .env_remove("CONFIG_")
-        .env_remove("BR2_CONFIG")
-        .env_remove("KCONFIG_CONFIG")
-        .output()
-        .expect("run bbsdk")
+    run::run(out, args)
 }
 
 fn ok(o: Output, what: &str) -> String {

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "support/bbsdk.rs"]
+mod run;
+
 const EPOCH: &str = "1700000000";
 
 fn run(cmd: &mut Command) -> Output {
@@ -983,20 +986,7 @@ int main(void) {
 /// bbsdk with the download directory and binary cache `tests/containers.rs`
 /// uses, so BusyBox is compiled once per machine (per identity).
 fn bbsdk_cached(out: &Path, args: &[&str]) -> Output {
-    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bbsdk-xdg-cache");
-    Command::new(env!("CARGO_BIN_EXE_bbsdk"))
-        .arg("-O")
-        .arg(out)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("XDG_CACHE_HOME", &home)
-        .env("BBSDK_DL_DIR", home.join("bbsdk/dl"))
-        .env("SOURCE_DATE_EPOCH", EPOCH)
-        .env_remove("BBSDK_TOP")
-        .env_remove("BR2_CONFIG")
-        .env_remove("KCONFIG_CONFIG")
-        .output()
-        .expect("run bbsdk")
+    run::run(out, args)
 }
 
 fn make_cached(out: &Path, defconfig: &Path) -> String {

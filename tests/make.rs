@@ -2,34 +2,14 @@
 //! `output/images/rootfs.tar`, reproducibly, and honest errors for what is
 //! not there yet.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-/// The `XDG_CACHE_HOME` shared by the build tests (tests/containers.rs
-/// uses the same): one download directory and one binary cache.
-fn shared_cache_home() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("bbsdk-xdg-cache")
-}
-
-fn bbsdk_with_cache(out: &Path, cache_home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bbsdk"))
-        .arg("-O")
-        .arg(out)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .env("XDG_CACHE_HOME", cache_home)
-        .env("BBSDK_DL_DIR", shared_cache_home().join("bbsdk/dl"))
-        .env_remove("BBSDK_TOP")
-        .env_remove("CONFIG_")
-        .env_remove("BR2_CONFIG")
-        .env_remove("KCONFIG_CONFIG")
-        .output()
-        .expect("run bbsdk")
-}
+#[path = "support/bbsdk.rs"]
+mod run;
 
 fn bbsdk(out: &Path, args: &[&str]) -> Output {
-    bbsdk_with_cache(out, &shared_cache_home(), args)
+    run::run(out, args)
 }
 
 fn sha256(path: &Path) -> String {
@@ -51,7 +31,7 @@ fn make_writes_a_reproducible_rootfs_tar() {
         &["make", "container_x86_64_musl_defconfig", "all"],
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let r = bbsdk_with_cache(
+    let r = run::run_with_cache(
         b.path(),
         fresh_cache.path(),
         &["make", "container_x86_64_musl_defconfig", "all"],
