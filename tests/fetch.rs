@@ -698,6 +698,30 @@ fn debian_backend_fetches_the_orig_tarball_of_hello() {
     assert_no_leftovers(dl.path(), HELLO_ORIG);
 }
 
+/// nginx in Debian 12: the archive reachable here serves the `.orig` but
+/// not the newest `.debian.tar`, so `apt-get source` exits with an error
+/// after downloading what bbsdk needs; the orig is used (and checked).
+#[test]
+fn debian_backend_uses_the_orig_when_apt_misses_other_files() {
+    let dl = tempfile::tempdir().expect("tempdir");
+    let f = fetcher(dl.path(), Mirrors::default());
+    let nginx = Source {
+        file_name: "nginx-1.22.1.tar.gz".into(),
+        urls: vec![],
+        sha256: "9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31".into(),
+        debian: Some(DebianSource {
+            package: "nginx".into(),
+            version: None,
+            file: None,
+        }),
+    };
+    let path = f
+        .fetch(&nginx)
+        .unwrap_or_else(|e| panic!("nginx's orig through apt-get source: {e}"));
+    assert_eq!(sha256_file(&path).expect("sha"), nginx.sha256);
+    assert_no_leftovers(dl.path(), "nginx-1.22.1.tar.gz");
+}
+
 #[test]
 fn debian_backend_without_apt_is_a_mirror_failure() {
     let dl = tempfile::tempdir().expect("tempdir");

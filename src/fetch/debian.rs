@@ -56,7 +56,13 @@ impl Fetcher {
                     fail(format!("cannot run {}: {e}", apt_get.display()))
                 }
             })?;
-        if !output.status.success() {
+        let files = list_files(tmp.path()).map_err(|e| MirrorFailure::Io(e.to_string()))?;
+        // apt-get fails when any file of the source package is missing from
+        // the archive (a mirror may lack a newer .debian.tar while serving
+        // the .orig); the file asked for is still good if it came, and its
+        // checksum is checked below like any download.
+        let arrived = choose(&files, file_name, deb.file.as_deref()).is_ok();
+        if !output.status.success() && !arrived {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("E:")).collect();
             let detail = if errors.is_empty() {
@@ -78,7 +84,6 @@ impl Fetcher {
             )));
         }
 
-        let files = list_files(tmp.path()).map_err(|e| MirrorFailure::Io(e.to_string()))?;
         let chosen = choose(&files, file_name, deb.file.as_deref()).map_err(fail)?;
         let chosen_path = tmp.path().join(chosen);
         let actual = sha256_file(&chosen_path).map_err(|e| MirrorFailure::Io(e.to_string()))?;
