@@ -206,6 +206,16 @@ fn split_words(symbol: &str, value: &str) -> Result<Vec<String>, SpecError> {
             "close every \" and ' (a literal quote is written \\\")",
         )
     })?;
+    without_newlines(symbol, value, words)
+}
+
+/// `words`, unless one of them holds a newline (which no image format can
+/// carry in a command or variable).
+fn without_newlines(
+    symbol: &str,
+    value: &str,
+    words: Vec<String>,
+) -> Result<Vec<String>, SpecError> {
     if words.iter().any(|w| w.contains('\n')) {
         return Err(err(
             symbol,
@@ -229,15 +239,7 @@ fn parse_command(symbol: &str, value: &str) -> Result<Vec<String>, SpecError> {
                 "write it as [\"/bin/app\", \"--flag\"], or without brackets as shell-like words",
             )
         })?;
-        if words.iter().any(|w| w.contains('\n')) {
-            return Err(err(
-                symbol,
-                value,
-                "values cannot contain a newline",
-                MENU_HINT,
-            ));
-        }
-        return Ok(words);
+        return without_newlines(symbol, value, words);
     }
     split_words(symbol, value)
 }
