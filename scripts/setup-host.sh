@@ -36,6 +36,9 @@ packages=(
     # Gentoo ebuilds (src/gentoo): python for Portage's venv, the ELF scanner
     # Portage records sonames with, and the pkg-config behind the cross shim
     python3 python3-venv pax-utils pkgconf
+    # the internal toolchain: gcc from source links the build machine's
+    # multiple-precision libraries
+    libgmp-dev libmpfr-dev libmpc-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then
