@@ -22,6 +22,9 @@ use bbsdk::project::Project;
 use bbsdk::rootfs::{dynamic_needs, install_runtime_libs};
 use bbsdk::toolchain::{prepare, Kind, Prepared, Setup};
 
+#[path = "support/http.rs"]
+mod http;
+
 const HELLO: &str = r#"#include <stdio.h>
 #include <pthread.h>
 #include <linux/version.h>
@@ -40,6 +43,17 @@ fn shared(dir: &str) -> PathBuf {
 
 /// A configured output directory for `defconfig`, and its toolchain.
 fn prepared(defconfig: &str, output: &Path) -> (Project, Prepared) {
+    let (project, p) = prepared_with_cache(defconfig, output, &shared("toolchain-cache"));
+    let p = p.unwrap_or_else(|e| panic!("{defconfig}: {e}\n(run scripts/setup-host.sh)"));
+    (project, p)
+}
+
+/// [`prepared`] with another cache directory, the error left to the caller.
+fn prepared_with_cache(
+    defconfig: &str,
+    output: &Path,
+    cache: &Path,
+) -> (Project, Result<Prepared, bbsdk::toolchain::ToolchainError>) {
     let paths = Paths {
         top: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         output: output.to_path_buf(),
@@ -52,11 +66,10 @@ fn prepared(defconfig: &str, output: &Path) -> (Project, Prepared) {
         values: &project.values,
         top: &project.paths.top,
         output: &project.paths.output,
-        cache_dir: &shared("toolchain-cache"),
+        cache_dir: cache,
         fetcher: &fetcher,
         jobs: 2,
-    })
-    .unwrap_or_else(|e| panic!("{defconfig}: {e}\n(run scripts/setup-host.sh)"));
+    });
     (project, p)
 }
 
@@ -88,8 +101,8 @@ fn elf_machine(bytes: &[u8]) -> u16 {
 
 /// Compiles HELLO static and dynamic with the wrapper, runs both (the
 /// dynamic one in a chroot with only the runtime libraries bbsdk copied),
-/// and checks the ELF files.
-fn check_target(defconfig: &str, kind: Kind, machine: u16, loader: &str, libs: &[&str]) {
+/// and checks the ELF files. Returns the real compiler the wrapper runs.
+fn check_target(defconfig: &str, kind: Kind, machine: u16, loader: &str, libs: &[&str]) -> PathBuf {
     let out = tempfile::tempdir().unwrap();
     let (project, p) = prepared(defconfig, out.path());
     assert_eq!(p.kind, kind, "{defconfig}");
@@ -159,11 +172,12 @@ fn check_target(defconfig: &str, kind: Kind, machine: u16, loader: &str, libs: &
         want
     );
     drop(project);
+    p.real_cc
 }
 
 #[test]
 fn x86_64_glibc() {
-    check_target(
+    let _ = check_target(
         "container_x86_64_glibc_defconfig",
         Kind::External,
         62,
@@ -174,7 +188,7 @@ fn x86_64_glibc() {
 
 #[test]
 fn x86_64_musl() {
-    check_target(
+    let _ = check_target(
         "container_x86_64_musl_defconfig",
         Kind::External,
         62,
@@ -185,7 +199,7 @@ fn x86_64_musl() {
 
 #[test]
 fn aarch64_glibc() {
-    check_target(
+    let _ = check_target(
         "container_aarch64_glibc_defconfig",
         Kind::External,
         183,
@@ -196,7 +210,7 @@ fn aarch64_glibc() {
 
 #[test]
 fn armv7_glibc() {
-    check_target(
+    let _ = check_target(
         "container_armv7_glibc_defconfig",
         Kind::External,
         40,
@@ -207,7 +221,7 @@ fn armv7_glibc() {
 
 #[test]
 fn aarch64_musl_built_by_bbsdk() {
-    check_target(
+    let _ = check_target(
         "container_aarch64_musl_defconfig",
         Kind::BbsdkLibc,
         183,
@@ -232,7 +246,7 @@ fn kernel_source_opted_in(name: &str) -> bool {
 /// armv7 musl: a second musl sysroot, built when cold.
 #[test]
 fn armv7_musl_built_by_bbsdk() {
-    check_target(
+    let _ = check_target(
         "container_armv7_musl_defconfig",
         Kind::BbsdkLibc,
         40,
@@ -458,4 +472,93 @@ fn kernel_headers_from_source_match_debians() {
             "{f}"
         );
     }
+}
+
+/// Debian's aarch64 cross toolchain, relocated into a tarball the way
+/// prebuilt toolchains are shipped (`<top>/bin/aarch64-linux-gnu-gcc`,
+/// gcc's own files and the target's C library beside it), served over
+/// local HTTP and configured by URL and checksum.
+fn downloadable_toolchain(dir: &Path) -> (PathBuf, String) {
+    use sha2::{Digest, Sha256};
+    let archive = dir.join("aarch64-linux-gnu-toolchain.tar.gz");
+    let f = std::fs::File::create(&archive).unwrap();
+    let gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    tar.follow_symlinks(false);
+    let top = Path::new("aarch64-linux-gnu-toolchain");
+    for e in std::fs::read_dir("/usr/bin").unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        if name.starts_with("aarch64-linux-gnu-") {
+            tar.append_path_with_name(e.path(), top.join("bin").join(&name))
+                .unwrap();
+        }
+    }
+    tar.append_dir_all(
+        top.join("lib/gcc-cross/aarch64-linux-gnu"),
+        "/usr/lib/gcc-cross/aarch64-linux-gnu",
+    )
+    .unwrap();
+    tar.append_dir_all(top.join("aarch64-linux-gnu"), "/usr/aarch64-linux-gnu")
+        .unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    let sha = hex::encode(Sha256::digest(std::fs::read(&archive).unwrap()));
+    (archive, sha)
+}
+
+fn download_defconfig(dir: &Path, url: &str, sha256: &str) -> PathBuf {
+    let d = dir.join("download_defconfig");
+    std::fs::write(
+        &d,
+        format!(
+            "BBSDK_ARCH_AARCH64=y\nBBSDK_LIBC_GLIBC=y\nBBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD=y\nBBSDK_TOOLCHAIN_EXTERNAL_URL=\"{url}\"\nBBSDK_TOOLCHAIN_EXTERNAL_SHA256=\"{sha256}\"\nBBSDK_TOOLCHAIN_EXTERNAL_PREFIX=\"aarch64-linux-gnu\"\n"
+        ),
+    )
+    .unwrap();
+    d
+}
+
+/// `BBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD`: the archive is fetched, checked,
+/// unpacked into the cache and used: the wrapper runs the unpacked gcc,
+/// whose programs run (static, and dynamic with the runtime libraries
+/// copied from the unpacked tree). A wrong checksum is refused and
+/// leaves nothing in the cache.
+#[test]
+fn aarch64_glibc_from_a_downloaded_toolchain() {
+    let dir = tempfile::tempdir().unwrap();
+    let (archive, sha) = downloadable_toolchain(dir.path());
+    let server = http::TestServer::start();
+    let path = "/toolchains/aarch64-linux-gnu-toolchain.tar.gz";
+    server.serve(path, &std::fs::read(&archive).unwrap());
+    let url = server.url(path);
+
+    // A wrong checksum: an error naming it, nothing unpacked.
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let bad = download_defconfig(dir.path(), &url, &"0".repeat(64));
+    let (_, p) = prepared_with_cache(bad.to_str().unwrap(), out.path(), cache.path());
+    let e = p.expect_err("a wrong checksum is refused").to_string();
+    assert!(e.contains("sha256") || e.contains("checksum"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(cache.path().join("toolchains"))
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        !left.iter().any(|p| p.is_dir()),
+        "nothing unpacked: {left:?}"
+    );
+
+    let good = download_defconfig(dir.path(), &url, &sha);
+    let real = check_target(
+        good.to_str().unwrap(),
+        Kind::External,
+        183,
+        "/lib/ld-linux-aarch64.so.1",
+        &["lib/libc.so.6", "lib/ld-linux-aarch64.so.1"],
+    );
+    let unpacked = shared("toolchain-cache")
+        .join("toolchains")
+        .join(format!("download-{}", &sha[..16]))
+        .join("tree/aarch64-linux-gnu-toolchain/bin/aarch64-linux-gnu-gcc");
+    assert_eq!(real, unpacked, "the wrapper runs the downloaded gcc");
+    assert!(!server.requests(path).is_empty());
 }

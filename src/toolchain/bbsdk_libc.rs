@@ -176,7 +176,7 @@ fn headers_package(target: &Target) -> (&'static str, &'static str) {
     }
 }
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> ToolchainError {
+pub(super) fn io_err(what: &str, path: &Path, e: std::io::Error) -> ToolchainError {
     ToolchainError::Probe(format!("{what} {}: {e}", path.display()))
 }
 
@@ -247,7 +247,7 @@ fn lock(dir: &Path, name: &str) -> Result<Lock, ToolchainError> {
 
 /// Runs `f` to fill a fresh directory and renames it to `<dir>/<name>`,
 /// unless that already exists. Returns whether it was reused.
-fn cached_build(
+pub(super) fn cached_build(
     dir: &Path,
     name: &str,
     f: impl FnOnce(&Path) -> Result<(), ToolchainError>,

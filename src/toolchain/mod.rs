@@ -5,6 +5,7 @@
 //! supported; the internal toolchain and zig are not yet (docs/toolchains.md).
 
 pub mod bbsdk_libc;
+mod download;
 mod prepare;
 mod probe;
 pub mod wrapper;

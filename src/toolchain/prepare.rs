@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::bbsdk_libc::{self, Cached, HeadersFrom, MuslRequest};
+use super::download;
 use super::wrapper::{self, WrapperSpec};
 use super::{external, probe, target_cflags, ExternalSource, Toolchain, ToolchainError};
 use crate::fetch::Fetcher;
@@ -217,27 +218,38 @@ fn linked_lib_dir_now(cc: &Path, flags: &[String], work: &Path, name: &str) -> O
     p.parent().map(Path::to_path_buf)
 }
 
-fn external_source(values: &BTreeMap<String, String>) -> ExternalSource {
-    let v = |k: &str| values.get(k).map(String::as_str).unwrap_or("");
-    if v("BBSDK_TOOLCHAIN_EXTERNAL_PATH") == "y" {
+/// Where the external gcc comes from; a downloaded toolchain is fetched
+/// and unpacked here.
+fn external_source(setup: &Setup<'_>) -> Result<ExternalSource, ToolchainError> {
+    let v = |k: &str| setup.values.get(k).map(String::as_str).unwrap_or("");
+    Ok(if v("BBSDK_TOOLCHAIN_EXTERNAL_PATH") == "y" {
         ExternalSource::Dir(PathBuf::from(v("BBSDK_TOOLCHAIN_EXTERNAL_PATH_DIR")))
+    } else if v("BBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD") == "y" {
+        ExternalSource::Dir(download::unpacked(
+            &download::source(setup.values)?,
+            setup.fetcher,
+            setup.cache_dir,
+        )?)
     } else {
         ExternalSource::Auto
-    }
+    })
 }
 
 /// The source files the configured toolchain builds from (for `bbsdk
 /// source`, so a later build needs no network): musl's for the bbsdk-built
-/// C library, none for the other types.
+/// C library, the toolchain archive of a downloaded external toolchain.
 pub fn sources(
     values: &BTreeMap<String, String>,
     top: &Path,
 ) -> Result<Vec<crate::fetch::Source>, ToolchainError> {
     let v = |k: &str| values.get(k).map(String::as_str).unwrap_or("");
-    if Kind::from_values(values) != Kind::BbsdkLibc {
-        return Ok(Vec::new());
+    let mut out = match Kind::from_values(values) {
+        Kind::BbsdkLibc => vec![bbsdk_libc::musl_source(top, v("BBSDK_MUSL_VERSION"))?],
+        _ => Vec::new(),
+    };
+    if v("BBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD") == "y" {
+        out.push(download::source(values)?);
     }
-    let mut out = vec![bbsdk_libc::musl_source(top, v("BBSDK_MUSL_VERSION"))?];
     if v("BBSDK_KERNEL_HEADERS_FROM_SOURCE") == "y" {
         out.push(bbsdk_libc::linux_source(
             top,
@@ -257,15 +269,9 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
             kind.symbol()
         )));
     }
-    if v("BBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD") == "y" {
-        return Err(ToolchainError::Probe(
-            "downloaded external toolchains (BBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD) are not available in this version of bbsdk yet\n  hint: unpack the toolchain yourself and choose \"Compiler in a custom directory\" (BBSDK_TOOLCHAIN_EXTERNAL_PATH)".into(),
-        ));
-    }
     let tc_dir = setup.output.join("toolchain");
     // Beside the host gcc's answers; `make clean` forgets them all.
     let probe_dir = setup.output.join("build").join(".toolchain-probe");
-    let source = external_source(setup.values);
     let arch = arch_flags(setup.values);
     let target = setup.target;
     let tuple = target.gnu_tuple();
@@ -283,7 +289,13 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
                 p if p.is_empty() || p.contains("musl") => glibc_prefix(&glibc),
                 p => p.to_string(),
             };
-            let ext = external(&glibc, &source, &prefix, setup.values, &probe_dir)?;
+            let ext = external(
+                &glibc,
+                &external_source(setup)?,
+                &prefix,
+                setup.values,
+                &probe_dir,
+            )?;
             let musl_src = bbsdk_libc::musl_source(setup.top, v("BBSDK_MUSL_VERSION"))?;
             let linux_src = (v("BBSDK_KERNEL_HEADERS_FROM_SOURCE") == "y")
                 .then(|| bbsdk_libc::linux_source(setup.top, v("BBSDK_KERNEL_HEADERS_VERSION")))
@@ -340,7 +352,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
         _ => {
             let ext = external(
                 target,
-                &source,
+                &external_source(setup)?,
                 v("BBSDK_TOOLCHAIN_EXTERNAL_PREFIX"),
                 setup.values,
                 &probe_dir,
