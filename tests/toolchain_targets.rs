@@ -24,6 +24,8 @@ use bbsdk::toolchain::{prepare, Kind, Prepared, Setup};
 
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/opt_in.rs"]
+mod opt_in;
 
 const HELLO: &str = r#"#include <stdio.h>
 #include <pthread.h>
@@ -230,19 +232,6 @@ fn aarch64_musl_built_by_bbsdk() {
     );
 }
 
-/// The kernel-headers-from-source test downloads a 137 MB Linux source: it
-/// runs only with `BBSDK_TEST_KERNEL_SOURCE=1` (README.md, "Slow tests");
-/// without it, it says so on stderr.
-fn kernel_source_opted_in(name: &str) -> bool {
-    if std::env::var("BBSDK_TEST_KERNEL_SOURCE").as_deref() == Ok("1") {
-        return true;
-    }
-    eprintln!(
-        "NOT RUN: {name} downloads and unpacks the Linux source; set BBSDK_TEST_KERNEL_SOURCE=1 to run it (README.md, \"Slow tests\")"
-    );
-    false
-}
-
 /// armv7 musl: a second musl sysroot, built when cold.
 #[test]
 fn armv7_musl_built_by_bbsdk() {
@@ -432,7 +421,11 @@ fn source_fetches_the_musl_source() {
 fn kernel_headers_from_source_match_debians() {
     use bbsdk::target::{Arch, Libc, Target};
     use bbsdk::toolchain::bbsdk_libc::{kernel_headers, linux_source, HeadersFrom};
-    if !kernel_source_opted_in("kernel_headers_from_source_match_debians") {
+    if !opt_in::opted_in(
+        "BBSDK_TEST_KERNEL_SOURCE",
+        "kernel_headers_from_source_match_debians",
+        "downloads and unpacks the Linux source",
+    ) {
         return;
     }
     let target = Target {
