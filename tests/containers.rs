@@ -14,6 +14,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/opt_in.rs"]
+mod opt_in;
 #[path = "support/bbsdk.rs"]
 mod run;
 use run::shared_cache_home;
@@ -349,4 +351,103 @@ fn embedded_x86_64_musl_has_busybox_init_and_what_its_inittab_runs() {
             "{path} is missing from the root"
         );
     }
+}
+
+/// The `.comment` section of an ELF file: the compilers that built it.
+fn elf_comment(path: &Path) -> String {
+    use object::{Object, ObjectSection};
+    let data = std::fs::read(path).unwrap();
+    let f = object::File::parse(&*data).unwrap();
+    let s = f.section_by_name(".comment").expect(".comment section");
+    String::from_utf8_lossy(s.data().unwrap()).into_owned()
+}
+
+/// Opt-in: `configs/container_aarch64_musl_internal_defconfig`, the
+/// aarch64 musl container built with the internal toolchain
+/// (binutils 2.40, gcc 12.2.0 and musl from source). The root runs like the
+/// others, busybox was compiled by the built gcc (not Debian's), a second
+/// output directory reuses the cached toolchain, and the toolchain tree is
+/// relocatable: packed into a tarball and served over HTTP, it builds the
+/// same container again as a downloaded external toolchain.
+#[test]
+fn container_aarch64_musl_internal_toolchain() {
+    if !opt_in::internal_toolchain("container_aarch64_musl_internal_toolchain") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let defconfig = "container_aarch64_musl_internal_defconfig";
+    let (tmp, _) = container(defconfig, EM_AARCH64, Some("aarch64"));
+    // The unstripped link in the build directory still has the compilers'
+    // notes (the first build of this busybox: its identity is new).
+    let comment = elf_comment(
+        &tmp.path()
+            .join("output/build/busybox-1.35.0/busybox_unstripped"),
+    );
+    assert!(
+        comment.contains("GCC: (GNU) 12.2.0") && !comment.contains("Debian"),
+        "busybox was built by another compiler: {comment:?}"
+    );
+    let tree = std::fs::read_link(tmp.path().join("output/toolchain/sysroot"))
+        .expect("output/toolchain/sysroot links into the toolchain tree");
+    let tree = tree.parent().and_then(Path::parent).unwrap().to_path_buf();
+    assert!(
+        tree.join("bin/aarch64-bbsdk-linux-musl-gcc").is_file(),
+        "{}",
+        tree.display()
+    );
+
+    // A second output directory: the toolchain comes from the cache.
+    let again = tempfile::tempdir().unwrap();
+    let r = bbsdk(
+        &again.path().join("output"),
+        &shared_cache_home(),
+        &["make", defconfig, "all"],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        !stderr.contains(">>> internal toolchain"),
+        "the toolchain was built again:\n{stderr}"
+    );
+
+    // Relocated: the same tree as a downloaded toolchain.
+    #[path = "support/http.rs"]
+    mod http;
+    let archive = dir.path().join("aarch64-bbsdk-linux-musl.tar.gz");
+    let st = Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(tree.parent().unwrap())
+        .arg("--exclude=build.log")
+        .arg(tree.file_name().unwrap())
+        .status()
+        .expect("run tar");
+    assert!(st.success());
+    let bytes = std::fs::read(&archive).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let server = http::TestServer::start();
+    server.serve("/aarch64-bbsdk-linux-musl.tar.gz", &bytes);
+    let download = dir.path().join("aarch64_musl_download_defconfig");
+    std::fs::write(
+        &download,
+        format!(
+            "BBSDK_ARCH_AARCH64=y\nBBSDK_TOOLCHAIN_EXTERNAL=y\nBBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD=y\nBBSDK_TOOLCHAIN_EXTERNAL_URL=\"{}\"\nBBSDK_TOOLCHAIN_EXTERNAL_SHA256=\"{sha}\"\nBBSDK_TOOLCHAIN_EXTERNAL_PREFIX=\"aarch64-bbsdk-linux-musl\"\nBBSDK_IMAGE_TAG=\"aarch64-musl-downloaded\"\n",
+            server.url("/aarch64-bbsdk-linux-musl.tar.gz")
+        ),
+    )
+    .unwrap();
+    let (tmp2, _) = container(download.to_str().unwrap(), EM_AARCH64, Some("aarch64"));
+    let wrapper = std::fs::read_to_string(
+        tmp2.path()
+            .join("output/toolchain/bin/aarch64-bbsdk-linux-musl-gcc"),
+    )
+    .unwrap();
+    assert!(
+        wrapper.contains(&format!("toolchains/download-{}", &sha[..16])),
+        "the wrapper runs the downloaded gcc:\n{wrapper}"
+    );
 }

@@ -414,6 +414,34 @@ fn source_fetches_the_musl_source() {
     assert!(shared("dl").join("musl-1.2.3.tar.gz").is_file());
 }
 
+/// What `bbsdk source` fetches for the internal toolchain (listed only:
+/// the gcc source alone is 87 MB): binutils', gcc's and musl's releases
+/// from the lists, with their checksums.
+#[test]
+fn internal_toolchain_sources_are_listed_for_bbsdk_source() {
+    let out = tempfile::tempdir().unwrap();
+    let paths = Paths {
+        top: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        output: out.path().to_path_buf(),
+    };
+    apply_defconfig(&paths, "container_aarch64_musl_internal_defconfig").unwrap();
+    let project = Project::open(paths).unwrap();
+    let files: Vec<(String, usize)> =
+        bbsdk::toolchain::sources(&project.values, &project.paths.top)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.file_name, s.sha256.len()))
+            .collect();
+    assert_eq!(
+        files,
+        [
+            ("binutils_2.40.orig.tar.xz".to_string(), 64),
+            ("gcc-12_12.2.0.orig.tar.gz".to_string(), 64),
+            ("musl-1.2.3.tar.gz".to_string(), 64),
+        ]
+    );
+}
+
 /// Opt-in (a 137 MB download and `make headers_install`): the kernel
 /// headers built from Debian's Linux 6.1.4 source equal, file for file, the
 /// ones Debian's linux-libc-dev-arm64-cross 6.1.4 package ships.
@@ -554,4 +582,79 @@ fn aarch64_glibc_from_a_downloaded_toolchain() {
         .join("tree/aarch64-linux-gnu-toolchain/bin/aarch64-linux-gnu-gcc");
     assert_eq!(real, unpacked, "the wrapper runs the downloaded gcc");
     assert!(!server.requests(path).is_empty());
+}
+
+const HELLO_CXX: &str = r#"#include <iostream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+int main() {
+    std::vector<std::string> words{"hello", "from", "c++"};
+    std::map<std::string, int> lengths;
+    for (const auto &w : words) lengths[w] = static_cast<int>(w.size());
+    try {
+        throw std::runtime_error("caught");
+    } catch (const std::exception &e) {
+        std::cout << words[0] << ' ' << lengths["from"] << ' ' << e.what() << '\n';
+    }
+    return 0;
+}
+"#;
+
+/// Opt-in (`BBSDK_TEST_INTERNAL_TOOLCHAIN=1`, README.md "Slow tests"): the
+/// internal toolchain for ARMv7 (hard float, Thumb-2: the architecture
+/// flags become gcc's defaults) with C++, built into this file's cache.
+/// C programs link and run static and dynamic like every other target's;
+/// a C++ program using the standard library and exceptions links static
+/// through the `g++` wrapper and runs through qemu-user.
+#[test]
+fn armv7_musl_internal_toolchain_with_cxx() {
+    if !opt_in::internal_toolchain("armv7_musl_internal_toolchain_with_cxx") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let defconfig = dir.path().join("armv7_musl_internal_cxx_defconfig");
+    std::fs::write(
+        &defconfig,
+        "BBSDK_ARCH_ARMV7=y\nBBSDK_TOOLCHAIN_INTERNAL=y\nBBSDK_TOOLCHAIN_INTERNAL_CXX=y\n",
+    )
+    .unwrap();
+    let defconfig = defconfig.to_str().unwrap();
+    let real = check_target(
+        defconfig,
+        Kind::Internal,
+        40,
+        "/lib/ld-musl-armhf.so.1",
+        &["lib/libc.so", "lib/ld-musl-armhf.so.1"],
+    );
+    assert!(
+        real.ends_with("bin/arm-bbsdk-linux-musleabihf-gcc"),
+        "{}",
+        real.display()
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let (_project, p) = prepared(defconfig, out.path());
+    let cxx = p.toolchain.cxx.clone().expect("a g++ wrapper");
+    assert_eq!(p.toolchain.env()["CXX"], cxx.display().to_string());
+    let src = out.path().join("hello.cc");
+    std::fs::write(&src, HELLO_CXX).unwrap();
+    let prog = out.path().join("hello-cxx");
+    ok(
+        &run(Command::new(&cxx)
+            .args(&p.toolchain.cflags)
+            .arg("-static")
+            .arg(&src)
+            .arg("-o")
+            .arg(&prog)),
+        "g++ static link",
+    );
+    let bytes = std::fs::read(&prog).unwrap();
+    assert_eq!(elf_machine(&bytes), 40);
+    assert!(dynamic_needs(&bytes).unwrap().needed.is_empty());
+    assert_eq!(
+        ok(&run(&mut Command::new(&prog)), "C++ program"),
+        "hello 4 caught\n"
+    );
 }

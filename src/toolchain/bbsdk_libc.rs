@@ -36,14 +36,8 @@ const FORMAT: &str = "bbsdk-sysroot-1";
 /// to the tree's top (`BBSDK_KERNEL_HEADERS_FROM_SOURCE`).
 pub const LINUX_SOURCES: &str = "toolchains/bbsdk-libc/linux.toml";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReleaseList {
-    #[serde(default)]
-    musl: Vec<Release>,
-    #[serde(default)]
-    linux: Vec<Release>,
-}
+/// A release list: `[[<table>]]` entries, one table per component.
+type ReleaseList = std::collections::BTreeMap<String, Vec<Release>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,17 +49,29 @@ struct Release {
     sha256: String,
     #[serde(default)]
     debian: Option<crate::package::DebianSource>,
+    /// A tarball inside the file that holds the real source tree (Debian's
+    /// gcc orig tarball wraps upstream's).
+    #[serde(default)]
+    inner: Option<String>,
+}
+
+/// A source from a release list, and the tarball inside it that holds the
+/// tree, if any.
+#[derive(Debug, Clone)]
+pub struct ReleaseSource {
+    pub source: crate::fetch::Source,
+    pub inner: Option<String>,
 }
 
 /// The source of `version` in the release list `list` (relative to `top`),
 /// in its `[[table]]` entries; `symbol` names the option for the hint.
-fn release_source(
+pub(super) fn release(
     top: &Path,
     list: &str,
     table: &str,
     version: &str,
     symbol: &str,
-) -> Result<crate::fetch::Source, ToolchainError> {
+) -> Result<ReleaseSource, ToolchainError> {
     let path = top.join(list);
     let text = fs::read_to_string(&path)
         .map_err(|e| ToolchainError::Probe(format!("{}: {e}", path.display())))?;
@@ -80,11 +86,7 @@ fn release_source(
             e.message()
         ))
     })?;
-    let releases = if table == "linux" {
-        &file.linux
-    } else {
-        &file.musl
-    };
+    let releases = file.get(table).map(Vec::as_slice).unwrap_or_default();
     let known: Vec<&str> = releases.iter().map(|m| m.version.as_str()).collect();
     let Some(m) = releases.iter().find(|m| m.version == version) else {
         return Err(ToolchainError::Probe(format!(
@@ -93,16 +95,30 @@ fn release_source(
             known.join(", ")
         )));
     };
-    Ok(crate::fetch::Source {
-        file_name: m.file.clone(),
-        urls: m.urls.clone(),
-        sha256: m.sha256.clone(),
-        debian: m.debian.as_ref().map(|d| crate::fetch::DebianSource {
-            package: d.package.clone(),
-            version: d.version.clone(),
-            file: d.file.clone(),
-        }),
+    Ok(ReleaseSource {
+        source: crate::fetch::Source {
+            file_name: m.file.clone(),
+            urls: m.urls.clone(),
+            sha256: m.sha256.clone(),
+            debian: m.debian.as_ref().map(|d| crate::fetch::DebianSource {
+                package: d.package.clone(),
+                version: d.version.clone(),
+                file: d.file.clone(),
+            }),
+        },
+        inner: m.inner.clone(),
     })
+}
+
+/// [`release`], for a list whose sources are tarballs of the tree itself.
+fn release_source(
+    top: &Path,
+    list: &str,
+    table: &str,
+    version: &str,
+    symbol: &str,
+) -> Result<crate::fetch::Source, ToolchainError> {
+    release(top, list, table, version, symbol).map(|r| r.source)
 }
 
 /// The source of a musl release, from `toolchains/bbsdk-libc/musl.toml`.
@@ -274,7 +290,7 @@ pub(super) fn cached_build(
     Ok((dest, false))
 }
 
-fn hex(d: impl AsRef<[u8]>) -> String {
+pub(super) fn hex(d: impl AsRef<[u8]>) -> String {
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -414,7 +430,7 @@ fn extract_some(
 
 /// Runs `argv` in `dir` with its output appended to `log`; a failure is an
 /// error with the log's last lines.
-fn run_logged(
+pub(super) fn run_logged(
     argv: &[String],
     dir: &Path,
     log_path: &Path,
@@ -676,7 +692,7 @@ fn build_musl(req: &MuslRequest<'_>, headers: &Path, out: &Path) -> Result<(), T
     Ok(())
 }
 
-fn copy_tree_no_clobber(from: &Path, to: &Path) -> Result<(), ToolchainError> {
+pub(super) fn copy_tree_no_clobber(from: &Path, to: &Path) -> Result<(), ToolchainError> {
     for e in walkdir::WalkDir::new(from).sort_by_file_name() {
         let e = e.map_err(|e| ToolchainError::Probe(format!("{}: {e}", from.display())))?;
         let rel = e.path().strip_prefix(from).unwrap_or(e.path());

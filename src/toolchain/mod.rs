@@ -1,11 +1,13 @@
 //! Toolchains: finding and checking a cross compiler for the configured
 //! target, the flags the target needs, the compiler wrapper, and the
 //! identity that goes into package identity hashes. External (prebuilt)
-//! compilers and the bbsdk-built C library (musl over an external gcc) are
-//! supported; the internal toolchain and zig are not yet (docs/toolchains.md).
+//! compilers, the bbsdk-built C library (musl over an external gcc) and the
+//! internal toolchain (binutils, gcc and musl from source) are supported;
+//! zig is not (docs/toolchains.md says why).
 
 pub mod bbsdk_libc;
 mod download;
+pub mod internal;
 mod prepare;
 mod probe;
 pub mod wrapper;

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::bbsdk_libc::{self, Cached, HeadersFrom, MuslRequest};
-use super::download;
 use super::wrapper::{self, WrapperSpec};
+use super::{download, internal};
 use super::{external, probe, target_cflags, ExternalSource, Toolchain, ToolchainError};
 use crate::fetch::Fetcher;
 use crate::target::{Arch, Libc, Target};
@@ -237,7 +237,8 @@ fn external_source(setup: &Setup<'_>) -> Result<ExternalSource, ToolchainError> 
 
 /// The source files the configured toolchain builds from (for `bbsdk
 /// source`, so a later build needs no network): musl's for the bbsdk-built
-/// C library, the toolchain archive of a downloaded external toolchain.
+/// C library, binutils', gcc's and musl's for the internal toolchain, the
+/// toolchain archive of a downloaded external toolchain.
 pub fn sources(
     values: &BTreeMap<String, String>,
     top: &Path,
@@ -245,7 +246,8 @@ pub fn sources(
     let v = |k: &str| values.get(k).map(String::as_str).unwrap_or("");
     let mut out = match Kind::from_values(values) {
         Kind::BbsdkLibc => vec![bbsdk_libc::musl_source(top, v("BBSDK_MUSL_VERSION"))?],
-        _ => Vec::new(),
+        Kind::Internal => internal::Sources::from_values(top, values)?.files(),
+        Kind::External | Kind::Zig => Vec::new(),
     };
     if v("BBSDK_TOOLCHAIN_EXTERNAL_DOWNLOAD") == "y" {
         out.push(download::source(values)?);
@@ -259,11 +261,29 @@ pub fn sources(
     Ok(out)
 }
 
+/// The kernel headers of the configuration: Debian's, or built from the
+/// Linux source (`BBSDK_KERNEL_HEADERS_FROM_SOURCE`).
+fn kernel_headers(setup: &Setup<'_>) -> Result<Cached, ToolchainError> {
+    let v = |k: &str| setup.values.get(k).map(String::as_str).unwrap_or("");
+    let linux_src = (v("BBSDK_KERNEL_HEADERS_FROM_SOURCE") == "y")
+        .then(|| bbsdk_libc::linux_source(setup.top, v("BBSDK_KERNEL_HEADERS_VERSION")))
+        .transpose()?;
+    let from = match &linux_src {
+        Some(source) => HeadersFrom::Source {
+            source,
+            fetcher: setup.fetcher,
+            jobs: setup.jobs,
+        },
+        None => HeadersFrom::Debian,
+    };
+    bbsdk_libc::kernel_headers(setup.target, setup.cache_dir, &from)
+}
+
 /// Makes the configured toolchain ready: see the module documentation.
 pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
     let kind = Kind::from_values(setup.values);
     let v = |k: &str| setup.values.get(k).map(String::as_str).unwrap_or("");
-    if matches!(kind, Kind::Internal | Kind::Zig) {
+    if kind == Kind::Zig {
         return Err(ToolchainError::Probe(format!(
             "toolchain type {} is not available in this version of bbsdk yet (see docs/toolchains.md)\n  hint: pick \"External prebuilt cross toolchain\" or, for musl, \"bbsdk-built C library over an external cross gcc\" in menuconfig (Toolchain > Toolchain type)",
             kind.symbol()
@@ -297,18 +317,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
                 &probe_dir,
             )?;
             let musl_src = bbsdk_libc::musl_source(setup.top, v("BBSDK_MUSL_VERSION"))?;
-            let linux_src = (v("BBSDK_KERNEL_HEADERS_FROM_SOURCE") == "y")
-                .then(|| bbsdk_libc::linux_source(setup.top, v("BBSDK_KERNEL_HEADERS_VERSION")))
-                .transpose()?;
-            let from = match &linux_src {
-                Some(source) => HeadersFrom::Source {
-                    source,
-                    fetcher: setup.fetcher,
-                    jobs: setup.jobs,
-                },
-                None => HeadersFrom::Debian,
-            };
-            let headers = bbsdk_libc::kernel_headers(target, setup.cache_dir, &from)?;
+            let headers = kernel_headers(setup)?;
             let sr = bbsdk_libc::musl_sysroot(&MuslRequest {
                 target,
                 cc: &ext,
@@ -346,6 +355,34 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
                 "-Wl,-dynamic-linker,{}",
                 bbsdk_libc::musl_loader(target)
             ));
+            let dirs = vec![link.join("lib"), link.join("usr/lib")];
+            (ext, Some(link), dirs)
+        }
+        Kind::Internal => {
+            let sources = internal::Sources::from_values(setup.top, setup.values)?;
+            let headers = kernel_headers(setup)?;
+            let tree = internal::toolchain(&internal::Request {
+                target,
+                sources: &sources,
+                headers: &headers,
+                arch_flags: &arch,
+                cxx: v("BBSDK_TOOLCHAIN_INTERNAL_CXX") == "y",
+                fetcher: setup.fetcher,
+                cache_dir: setup.cache_dir,
+                jobs: setup.jobs,
+            })?;
+            let ext = external(
+                target,
+                &ExternalSource::Dir(tree.path.clone()),
+                &tuple,
+                setup.values,
+                &probe_dir,
+            )?;
+            let link = tc_dir.join("sysroot");
+            wrapper::replace_symlink(&internal::sysroot(&tree.path, target), &link)?;
+            pre.push(format!("--sysroot={}", link.display()));
+            cached.push(headers);
+            cached.push(tree);
             let dirs = vec![link.join("lib"), link.join("usr/lib")];
             (ext, Some(link), dirs)
         }
@@ -402,7 +439,7 @@ pub fn prepare(setup: &Setup<'_>) -> Result<Prepared, ToolchainError> {
         },
     )?;
     let cxx = match (&ext.cxx, kind) {
-        (Some(real), Kind::External) => Some(wrapper::write_wrapper(
+        (Some(real), Kind::External | Kind::Internal) => Some(wrapper::write_wrapper(
             &bin,
             &WrapperSpec {
                 name: format!("{tuple}-g++"),

@@ -10,3 +10,12 @@ pub fn opted_in(var: &str, name: &str, why: &str) -> bool {
     eprintln!("NOT RUN: {name} {why}; set {var}=1 to run it (README.md, \"Slow tests\")");
     false
 }
+
+/// The internal toolchain's tests: binutils and gcc from source.
+pub fn internal_toolchain(name: &str) -> bool {
+    opted_in(
+        "BBSDK_TEST_INTERNAL_TOOLCHAIN",
+        name,
+        "builds binutils and gcc from source",
+    )
+}
