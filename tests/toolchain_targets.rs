@@ -179,7 +179,7 @@ fn check_target(defconfig: &str, kind: Kind, machine: u16, loader: &str, libs: &
 
 #[test]
 fn x86_64_glibc() {
-    let _ = check_target(
+    check_target(
         "container_x86_64_glibc_defconfig",
         Kind::External,
         62,
@@ -190,7 +190,7 @@ fn x86_64_glibc() {
 
 #[test]
 fn x86_64_musl() {
-    let _ = check_target(
+    check_target(
         "container_x86_64_musl_defconfig",
         Kind::External,
         62,
@@ -201,7 +201,7 @@ fn x86_64_musl() {
 
 #[test]
 fn aarch64_glibc() {
-    let _ = check_target(
+    check_target(
         "container_aarch64_glibc_defconfig",
         Kind::External,
         183,
@@ -212,7 +212,7 @@ fn aarch64_glibc() {
 
 #[test]
 fn armv7_glibc() {
-    let _ = check_target(
+    check_target(
         "container_armv7_glibc_defconfig",
         Kind::External,
         40,
@@ -223,7 +223,7 @@ fn armv7_glibc() {
 
 #[test]
 fn aarch64_musl_built_by_bbsdk() {
-    let _ = check_target(
+    check_target(
         "container_aarch64_musl_defconfig",
         Kind::BbsdkLibc,
         183,
@@ -235,7 +235,7 @@ fn aarch64_musl_built_by_bbsdk() {
 /// armv7 musl: a second musl sysroot, built when cold.
 #[test]
 fn armv7_musl_built_by_bbsdk() {
-    let _ = check_target(
+    check_target(
         "container_armv7_musl_defconfig",
         Kind::BbsdkLibc,
         40,

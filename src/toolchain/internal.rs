@@ -188,20 +188,19 @@ fn gcc_version(src: &ReleaseSource) -> String {
         .to_string()
 }
 
-/// Fetches and extracts a source into `dest`, through its inner tarball
+/// Fetches and extracts a source into `dest`, through its `inner` tarball
 /// when it has one.
 fn unpack(
     fetcher: &Fetcher,
-    src: &ReleaseSource,
+    source: &crate::fetch::Source,
+    inner: Option<&str>,
     work: &Path,
     dest: &Path,
 ) -> Result<(), ToolchainError> {
-    let what = src.source.file_name.as_str();
-    let archive = fetcher
-        .fetch(&src.source)
-        .map_err(|e| ToolchainError::Probe(format!("{what}: {e}")))?;
+    let what = source.file_name.as_str();
     let bad = |e: crate::fetch::FetchError| ToolchainError::Probe(format!("{what}: {e}"));
-    match &src.inner {
+    let archive = fetcher.fetch(source).map_err(bad)?;
+    match inner {
         None => crate::fetch::extract(&archive, dest, 1).map_err(bad),
         Some(inner) => {
             let outer = work.join(format!("{what}.outer"));
@@ -223,7 +222,7 @@ fn build(req: &Request<'_>, out: &Path) -> Result<(), ToolchainError> {
     let tuple = req.target.gnu_tuple();
     let work = out.join(".build");
     let log = out.join("build.log");
-    let sysroot = out.join(&tuple).join("sysroot");
+    let sysroot = sysroot(out, req.target);
     let jobs = format!("-j{}", req.jobs.max(1));
     let say = |step: &str| {
         eprintln!(
@@ -233,16 +232,14 @@ fn build(req: &Request<'_>, out: &Path) -> Result<(), ToolchainError> {
     };
     let src = |n: &str| work.join(format!("{n}-src"));
     say("fetching and unpacking binutils, gcc and musl");
-    unpack(req.fetcher, &req.sources.binutils, &work, &src("binutils"))?;
-    unpack(req.fetcher, &req.sources.gcc, &work, &src("gcc"))?;
-    crate::fetch::extract(
-        &req.fetcher
-            .fetch(&req.sources.musl)
-            .map_err(|e| ToolchainError::Probe(format!("musl source: {e}")))?,
-        &src("musl"),
-        1,
-    )
-    .map_err(|e| ToolchainError::Probe(format!("musl source: {e}")))?;
+    for (name, release) in [
+        ("binutils", &req.sources.binutils),
+        ("gcc", &req.sources.gcc),
+    ] {
+        let inner = release.inner.as_deref();
+        unpack(req.fetcher, &release.source, inner, &work, &src(name))?;
+    }
+    unpack(req.fetcher, &req.sources.musl, None, &work, &src("musl"))?;
 
     // Every step sees the tree's tools first, no info pages are made, and
     // host programs are built without debug information.
