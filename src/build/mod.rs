@@ -461,6 +461,14 @@ impl<'a> Executor<'a> {
             let mpath = self.layout.manifest();
             tree::remove_all(&mpath)
                 .map_err(|e| BuildError::io("assembling the output directories", &mpath, e))?;
+            if let Some(cache) = &self.cache {
+                // What killed writers left; a cache that cannot be swept
+                // costs disk space, not this build.
+                if let Err(e) = cache.remove_stale() {
+                    self.progress
+                        .line(&format!(">>> warning: binary cache: {e}"));
+                }
+            }
             let mut done = vec![false; n];
             for &i in wanted {
                 done[i] = current[i];

@@ -180,13 +180,33 @@ impl Job<'_, '_> {
             Ok(Restored::Miss) => return Ok(None),
             Ok(Restored::Corrupt(reason)) => {
                 self.exec.progress_line(&format!(
-                    ">>> {}: binary cache entry {} is unreadable ({reason}); removed, building instead",
+                    ">>> {}: binary cache entry {} failed its check ({reason}); removed, building instead",
                     self.node.name,
                     cache.entry(&key).display()
                 ));
                 return Ok(None);
             }
-            Err(e) => return Err(self.io(Step::Cache, &cache.entry(&key), e)),
+            Ok(Restored::Unusable(reason)) => {
+                self.exec.progress_line(&format!(
+                    ">>> {}: binary cache entry {} cannot be used ({reason}); building instead",
+                    self.node.name,
+                    cache.entry(&key).display()
+                ));
+                return Ok(None);
+            }
+            // A full or read-only disk, a permission: the entry is good
+            // and stays; the error says what and where.
+            Err(e) => {
+                return Err(BuildError::io(
+                    format!(
+                        "{}: restoring from the binary cache (entry {} kept)",
+                        self.node.name,
+                        cache.entry(&key).display()
+                    ),
+                    e.path,
+                    e.source,
+                ))
+            }
         }
         self.finish_outputs(false)?;
         Ok(Some(Outcome::FromCache))
