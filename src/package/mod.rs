@@ -46,6 +46,11 @@ pub struct Package {
 }
 
 impl Package {
+    /// The line of the recipe file where byte `offset` (a span's start) is.
+    pub fn line(&self, offset: usize) -> usize {
+        line_of(&self.recipe_text, offset)
+    }
+
     pub fn name(&self) -> &str {
         self.recipe.name.get_ref()
     }
