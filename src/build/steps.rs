@@ -272,6 +272,18 @@ impl Job<'_, '_> {
             .map_err(|e| self.io(Step::Extract, &id_stamp, e))?
             .is_some_and(|s| s.trim() == self.node.identity);
         if !same {
+            if !self.exec.layout.contains(&bd) {
+                return Err(BuildError::Recipe {
+                    package: self.node.name.clone(),
+                    msg: format!(
+                        "build directory {} is not inside the output directory",
+                        bd.display()
+                    ),
+                    hint:
+                        "the package's name and version must be plain names (see docs/recipes.md)"
+                            .into(),
+                });
+            }
             tree::remove_all(&bd).map_err(|e| self.io(Step::Extract, &bd, e))?;
             fs::create_dir_all(&bd).map_err(|e| self.io(Step::Extract, &bd, e))?;
             fs::write(&id_stamp, format!("{}\n", self.node.identity))
@@ -339,16 +351,7 @@ impl Job<'_, '_> {
             target_tuple: &self.exec.settings.toolchain.target_tuple,
             host_tuple: &self.exec.settings.toolchain.host_tuple,
         };
-        if !self.paths.src_dir.is_dir() {
-            return Err(BuildError::Recipe {
-                package: self.node.name.clone(),
-                msg: format!(
-                    "field `build.subdir`: {} does not exist in the sources",
-                    self.paths.src_dir.display()
-                ),
-                hint: "subdir is relative to the top of the extracted sources".into(),
-            });
-        }
+        self.check_src_dir()?;
         fs::create_dir_all(&self.paths.obj_dir)
             .map_err(|e| self.io(Step::Configure, &self.paths.obj_dir, e))?;
         if !bd.join(STAMP_CONFIGURED).exists() {
@@ -367,6 +370,31 @@ impl Job<'_, '_> {
         self.finish_outputs(mode == Mode::Normal)?;
         self.log_line(&format!("==== bbsdk: {} done", self.node.name));
         Ok(())
+    }
+
+    /// `SRC_DIR` (the top of the sources plus `build.subdir`) must be a
+    /// directory inside the build directory, also once symlinks of the
+    /// extracted sources are resolved: the build never runs elsewhere.
+    fn check_src_dir(&self) -> Result<(), BuildError> {
+        let bd = &self.paths.build_dir;
+        let src = &self.paths.src_dir;
+        let msg = match (src.canonicalize(), bd.canonicalize()) {
+            (Ok(s), Ok(b)) if s.starts_with(&b) && s.is_dir() => return Ok(()),
+            (Ok(s), Ok(_)) if s.is_dir() => format!(
+                "field `build.subdir`: {} resolves to {}, outside the build directory (a symlink in the sources)",
+                src.display(),
+                s.display()
+            ),
+            _ => format!(
+                "field `build.subdir`: {} does not exist in the sources",
+                src.display()
+            ),
+        };
+        Err(BuildError::Recipe {
+            package: self.node.name.clone(),
+            msg,
+            hint: "subdir is a directory below the top of the extracted sources".into(),
+        })
     }
 
     fn stamp(&self, name: &str) -> Result<(), BuildError> {

@@ -2,6 +2,7 @@
 //! `package/*/` and validates every recipe with file:line errors. This
 //! module reads files; it never runs a build.
 
+mod paths;
 mod recipe;
 
 use std::collections::BTreeMap;
@@ -172,6 +173,7 @@ impl Registry {
                 "a recipe's name is the name of its directory",
             ));
         }
+        paths::check(&text, file)?;
         for s in &recipe.sources {
             let sum = s.sha256.get_ref();
             if sum.len() != 64 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -229,6 +231,7 @@ impl Registry {
             .filter(|p| p.extension().is_some_and(|x| x == "patch"))
             .collect();
         patches.sort();
+        paths::check_patches(dir, &patches)?;
         Ok(Package {
             recipe,
             dir: dir.to_path_buf(),
