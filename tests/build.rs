@@ -378,8 +378,15 @@ fn clean_then_build_comes_from_the_binary_cache() {
 
     // A corrupt entry is dropped and the package rebuilt (and stored again).
     let hello = p.get("hello").unwrap();
-    let entry = w.cache.join(format!("{}.tar.zst", hello.identity));
-    std::fs::write(&entry, b"this is not a zstd archive").unwrap();
+    let entry = w.cache.join(format!("entries/{}.json", hello.identity));
+    let d: serde_json::Value = serde_json::from_str(&read(&entry)).unwrap();
+    let hex = d["digest"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("sha256:")
+        .unwrap();
+    let blob = w.cache.join("blobs/sha256").join(hex);
+    std::fs::write(&blob, b"this is not a zstd archive").unwrap();
     build::distclean(&w.out).unwrap();
     assert!(!w.out.join(".config").exists());
     let r = w.build(&reg, &p).unwrap();
@@ -392,7 +399,16 @@ fn clean_then_build_comes_from_the_binary_cache() {
         run(&w.out.join("target/usr/bin/hello")),
         "hello, patched from hello\n"
     );
-    assert!(std::fs::metadata(&entry).unwrap().len() > 100);
+    // Stored again: an archive that matches its recorded digest.
+    let d: serde_json::Value = serde_json::from_str(&read(&entry)).unwrap();
+    let hex = d["digest"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("sha256:")
+        .unwrap();
+    let blob = w.cache.join("blobs/sha256").join(hex);
+    assert_eq!(bbsdk::fetch::sha256_file(&blob).unwrap(), hex);
+    assert!(std::fs::metadata(&blob).unwrap().len() > 100);
 }
 
 #[test]

@@ -36,6 +36,17 @@ impl Layout {
         &self.output
     }
 
+    /// Whether `path` names something strictly below the output directory
+    /// (by its components: no `..`, no `.`, not the directory itself).
+    pub fn contains(&self, path: &Path) -> bool {
+        path.strip_prefix(&self.output).is_ok_and(|rel| {
+            rel.components().next().is_some()
+                && rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)))
+        })
+    }
+
     /// `<output>/build/<name>-<version>`.
     pub fn build_dir(&self, name: &str, version: &str) -> PathBuf {
         self.output.join("build").join(format!("{name}-{version}"))

@@ -258,6 +258,21 @@ impl<'a> Executor<'a> {
             self.layout.build_dir(&node.name, &pkg.recipe.version),
             self.layout.per_package(&node.name),
         ] {
+            // Recipes are checked when loaded; never remove anything
+            // outside the output directory whatever a registry holds.
+            if !self.layout.contains(&p) {
+                return Err(BuildError::Recipe {
+                    package: name.to_string(),
+                    msg: format!(
+                        "dirclean refused: {} is not inside the output directory {}",
+                        p.display(),
+                        self.layout.output().display()
+                    ),
+                    hint:
+                        "the package's name and version must be plain names (see docs/recipes.md)"
+                            .into(),
+                });
+            }
             tree::remove_all(&p).map_err(|e| BuildError::io(format!("{name}: dirclean"), &p, e))?;
         }
         Ok(())
@@ -461,6 +476,14 @@ impl<'a> Executor<'a> {
             let mpath = self.layout.manifest();
             tree::remove_all(&mpath)
                 .map_err(|e| BuildError::io("assembling the output directories", &mpath, e))?;
+            if let Some(cache) = &self.cache {
+                // What killed writers left; a cache that cannot be swept
+                // costs disk space, not this build.
+                if let Err(e) = cache.remove_stale() {
+                    self.progress
+                        .line(&format!(">>> warning: binary cache: {e}"));
+                }
+            }
             let mut done = vec![false; n];
             for &i in wanted {
                 done[i] = current[i];

@@ -180,13 +180,33 @@ impl Job<'_, '_> {
             Ok(Restored::Miss) => return Ok(None),
             Ok(Restored::Corrupt(reason)) => {
                 self.exec.progress_line(&format!(
-                    ">>> {}: binary cache entry {} is unreadable ({reason}); removed, building instead",
+                    ">>> {}: binary cache entry {} failed its check ({reason}); removed, building instead",
                     self.node.name,
                     cache.entry(&key).display()
                 ));
                 return Ok(None);
             }
-            Err(e) => return Err(self.io(Step::Cache, &cache.entry(&key), e)),
+            Ok(Restored::Unusable(reason)) => {
+                self.exec.progress_line(&format!(
+                    ">>> {}: binary cache entry {} cannot be used ({reason}); building instead",
+                    self.node.name,
+                    cache.entry(&key).display()
+                ));
+                return Ok(None);
+            }
+            // A full or read-only disk, a permission: the entry is good
+            // and stays; the error says what and where.
+            Err(e) => {
+                return Err(BuildError::io(
+                    format!(
+                        "{}: restoring from the binary cache (entry {} kept)",
+                        self.node.name,
+                        cache.entry(&key).display()
+                    ),
+                    e.path,
+                    e.source,
+                ))
+            }
         }
         self.finish_outputs(false)?;
         Ok(Some(Outcome::FromCache))
@@ -252,6 +272,18 @@ impl Job<'_, '_> {
             .map_err(|e| self.io(Step::Extract, &id_stamp, e))?
             .is_some_and(|s| s.trim() == self.node.identity);
         if !same {
+            if !self.exec.layout.contains(&bd) {
+                return Err(BuildError::Recipe {
+                    package: self.node.name.clone(),
+                    msg: format!(
+                        "build directory {} is not inside the output directory",
+                        bd.display()
+                    ),
+                    hint:
+                        "the package's name and version must be plain names (see docs/recipes.md)"
+                            .into(),
+                });
+            }
             tree::remove_all(&bd).map_err(|e| self.io(Step::Extract, &bd, e))?;
             fs::create_dir_all(&bd).map_err(|e| self.io(Step::Extract, &bd, e))?;
             fs::write(&id_stamp, format!("{}\n", self.node.identity))
@@ -319,16 +351,7 @@ impl Job<'_, '_> {
             target_tuple: &self.exec.settings.toolchain.target_tuple,
             host_tuple: &self.exec.settings.toolchain.host_tuple,
         };
-        if !self.paths.src_dir.is_dir() {
-            return Err(BuildError::Recipe {
-                package: self.node.name.clone(),
-                msg: format!(
-                    "field `build.subdir`: {} does not exist in the sources",
-                    self.paths.src_dir.display()
-                ),
-                hint: "subdir is relative to the top of the extracted sources".into(),
-            });
-        }
+        self.check_src_dir()?;
         fs::create_dir_all(&self.paths.obj_dir)
             .map_err(|e| self.io(Step::Configure, &self.paths.obj_dir, e))?;
         if !bd.join(STAMP_CONFIGURED).exists() {
@@ -347,6 +370,31 @@ impl Job<'_, '_> {
         self.finish_outputs(mode == Mode::Normal)?;
         self.log_line(&format!("==== bbsdk: {} done", self.node.name));
         Ok(())
+    }
+
+    /// `SRC_DIR` (the top of the sources plus `build.subdir`) must be a
+    /// directory inside the build directory, also once symlinks of the
+    /// extracted sources are resolved: the build never runs elsewhere.
+    fn check_src_dir(&self) -> Result<(), BuildError> {
+        let bd = &self.paths.build_dir;
+        let src = &self.paths.src_dir;
+        let msg = match (src.canonicalize(), bd.canonicalize()) {
+            (Ok(s), Ok(b)) if s.starts_with(&b) && s.is_dir() => return Ok(()),
+            (Ok(s), Ok(_)) if s.is_dir() => format!(
+                "field `build.subdir`: {} resolves to {}, outside the build directory (a symlink in the sources)",
+                src.display(),
+                s.display()
+            ),
+            _ => format!(
+                "field `build.subdir`: {} does not exist in the sources",
+                src.display()
+            ),
+        };
+        Err(BuildError::Recipe {
+            package: self.node.name.clone(),
+            msg,
+            hint: "subdir is a directory below the top of the extracted sources".into(),
+        })
     }
 
     fn stamp(&self, name: &str) -> Result<(), BuildError> {

@@ -25,6 +25,16 @@ pub enum MirrorFailure {
     /// Reading or writing a local file failed.
     #[error("I/O error: {0}")]
     Io(String),
+    /// The download directory's file could not be written or read (a full
+    /// or read-only disk, a permission): no other location can do better,
+    /// so the fetch stops here.
+    #[error("{}: {message}", path.display())]
+    Local {
+        path: PathBuf,
+        /// The OS error number, when there is one.
+        errno: Option<i32>,
+        message: String,
+    },
     /// The Debian source-package backend failed (apt-get missing, no deb-src, no such package...).
     #[error("{0}")]
     Debian(String),
@@ -117,6 +127,17 @@ pub enum FetchError {
 
     #[error("cannot extract into {}: it already exists and is not an empty directory", dest.display())]
     DestinationExists { dest: PathBuf },
+}
+
+impl MirrorFailure {
+    /// A failure of the local file `path`.
+    pub(crate) fn local(path: &std::path::Path, e: &io::Error) -> MirrorFailure {
+        MirrorFailure::Local {
+            path: path.to_path_buf(),
+            errno: e.raw_os_error(),
+            message: e.to_string(),
+        }
+    }
 }
 
 impl FetchError {

@@ -10,7 +10,7 @@ use reqwest::Url;
 use sha2::{Digest, Sha256};
 
 use super::error::error_chain;
-use super::{check_part, copy_hashing, Fetcher, HashWriter, MirrorFailure};
+use super::{check_part, copy_hashing, Copy, Fetcher, HashWriter, MirrorFailure};
 
 /// How one request went.
 enum Outcome {
@@ -94,9 +94,8 @@ impl Fetcher {
     }
 
     fn http_once(&self, url: &Url, name: &str, part: &Path, expected: &str) -> Outcome {
-        let io_fatal = |what: &str, e: io::Error| {
-            Outcome::Fatal(MirrorFailure::Io(format!("{what} {}: {e}", part.display())))
-        };
+        // Our own disk: no retry, no other location.
+        let io_fatal = |e: io::Error| Outcome::Fatal(MirrorFailure::local(part, &e));
         // What an earlier, interrupted transfer left.
         let existing = match fs::metadata(part) {
             Ok(m) if m.is_file() => m.len(),
@@ -107,7 +106,7 @@ impl Fetcher {
             let hashed =
                 File::open(part).and_then(|mut f| io::copy(&mut f, &mut HashWriter(&mut hasher)));
             if let Err(e) = hashed {
-                return io_fatal("cannot read", e);
+                return io_fatal(e);
             }
         }
 
@@ -146,7 +145,7 @@ impl Fetcher {
                 }
                 match OpenOptions::new().append(true).open(part) {
                     Ok(f) => (f, true),
-                    Err(e) => return io_fatal("cannot open", e),
+                    Err(e) => return io_fatal(e),
                 }
             }
             200 => {
@@ -154,7 +153,7 @@ impl Fetcher {
                 hasher = Sha256::new();
                 match File::create(part) {
                     Ok(f) => (f, false),
-                    Err(e) => return io_fatal("cannot create", e),
+                    Err(e) => return io_fatal(e),
                 }
             }
             416 if existing > 0 => {
@@ -203,14 +202,15 @@ impl Fetcher {
                     }
                 }
             }
-            // Could be the network or our disk; both keep what was written so
-            // the next try resumes.
-            Err(e) => {
+            // The network: what was written stays, so the next try resumes.
+            Err(Copy::Read(e)) => {
                 return Outcome::Transient(format!("transfer interrupted: {}", error_chain(&e)))
             }
+            // Our disk (full, read-only...): trying again cannot help.
+            Err(Copy::Write(e)) => return io_fatal(e),
         }
         if let Err(e) = synced {
-            return io_fatal("cannot write", e);
+            return io_fatal(e);
         }
         match check_part(part, expected, hex::encode(hasher.finalize())) {
             Ok(()) => Outcome::Done,

@@ -246,6 +246,18 @@ impl Fetcher {
                     fs::rename(&part, &final_path).map_err(|e| FetchError::io(&final_path, e))?;
                     return Ok(final_path);
                 }
+                // The disk, not the location: no other location can do better.
+                Err(MirrorFailure::Local {
+                    path,
+                    errno,
+                    message,
+                }) => {
+                    let e = match errno {
+                        Some(n) => io::Error::from_raw_os_error(n),
+                        None => io::Error::other(message),
+                    };
+                    return Err(FetchError::io(path, e));
+                }
                 Err(failure) => attempts.push(Attempt {
                     location: candidate.label,
                     failure,
@@ -405,14 +417,18 @@ impl Fetcher {
         if meta.is_dir() {
             return Err(MirrorFailure::NotFound("is a directory".into()));
         }
-        let io_err = |e: io::Error| MirrorFailure::Io(format!("{}: {e}", part.display()));
-        let mut out = File::create(part).map_err(io_err)?;
+        let local = |e: io::Error| MirrorFailure::local(part, &e);
+        let mut out = File::create(part).map_err(local)?;
         let bar = self.bar(name, Some(meta.len()));
         let mut hasher = Sha256::new();
         let result = copy_hashing(&mut input, &mut out, &mut hasher, &bar);
         bar.finish_and_clear();
-        result.map_err(|e| MirrorFailure::Io(e.to_string()))?;
-        out.sync_all().map_err(io_err)?;
+        match result {
+            Ok(_) => {}
+            Err(Copy::Read(e)) => return Err(MirrorFailure::Io(e.to_string())),
+            Err(Copy::Write(e)) => return Err(local(e)),
+        }
+        out.sync_all().map_err(local)?;
         drop(out);
         check_part(part, expected, hex::encode(hasher.finalize()))
     }
@@ -535,13 +551,21 @@ impl Write for HashWriter<'_> {
     }
 }
 
+/// Which side of a copy failed.
+enum Copy {
+    /// The source (the network, another file): worth another try.
+    Read(io::Error),
+    /// The destination (our disk): not.
+    Write(io::Error),
+}
+
 /// Copies `input` to `out`, feeding `hasher` and `bar`; returns the byte count.
 fn copy_hashing(
     input: &mut dyn Read,
     out: &mut dyn Write,
     hasher: &mut Sha256,
     bar: &ProgressBar,
-) -> io::Result<u64> {
+) -> Result<u64, Copy> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     loop {
@@ -549,9 +573,9 @@ fn copy_hashing(
             Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(Copy::Read(e)),
         };
-        out.write_all(&buf[..n])?;
+        out.write_all(&buf[..n]).map_err(Copy::Write)?;
         hasher.update(&buf[..n]);
         total += n as u64;
         bar.inc(n as u64);

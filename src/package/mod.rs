@@ -2,6 +2,7 @@
 //! `package/*/` and validates every recipe with file:line errors. This
 //! module reads files; it never runs a build.
 
+mod paths;
 mod recipe;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,11 @@ pub struct Package {
 }
 
 impl Package {
+    /// The line of the recipe file where byte `offset` (a span's start) is.
+    pub fn line(&self, offset: usize) -> usize {
+        line_of(&self.recipe_text, offset)
+    }
+
     pub fn name(&self) -> &str {
         self.recipe.name.get_ref()
     }
@@ -167,6 +173,7 @@ impl Registry {
                 "a recipe's name is the name of its directory",
             ));
         }
+        paths::check(&text, file)?;
         for s in &recipe.sources {
             let sum = s.sha256.get_ref();
             if sum.len() != 64 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -224,6 +231,7 @@ impl Registry {
             .filter(|p| p.extension().is_some_and(|x| x == "patch"))
             .collect();
         patches.sort();
+        paths::check_patches(dir, &patches)?;
         Ok(Package {
             recipe,
             dir: dir.to_path_buf(),

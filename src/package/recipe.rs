@@ -14,8 +14,9 @@ pub struct Recipe {
     pub version: String,
     /// SPDX license expression.
     pub license: String,
+    /// Paths inside the package's source tree.
     #[serde(default)]
-    pub license_files: Vec<String>,
+    pub license_files: Vec<Spanned<String>>,
     #[serde(default)]
     pub homepage: Option<String>,
     #[serde(default)]
